@@ -1,0 +1,50 @@
+# sagafs: build, test, benchmark and install.
+#
+#   make            build the kernel module and the Rust binaries
+#   make test       install what is missing, build, lint, run every test
+#                   (host and VM) and print the counts
+#   make bench      the benchmarks (one VM boot, ratios to a baseline)
+#   make demo       build, load, mount /sagafs and show it working (in the
+#                   test VM when this kernel cannot load modules)
+#   make install    install (DESTDIR, PREFIX honoured); make uninstall
+
+# The kernel to build for: the running one if its build tree is installed,
+# else the newest installed tree (the VM tests boot that one).
+KVER ?= $(shell kver=$$(uname -r); \
+	if [ -d /lib/modules/$$kver/build ]; then echo $$kver; \
+	else ls -1 /lib/modules 2>/dev/null | sort -V | \
+		while read v; do [ -d /lib/modules/$$v/build ] && echo $$v; done | tail -n 1; fi)
+export KVER
+
+CARGO ?= cargo
+
+.PHONY: all module rust deps lint test test-host test-vm bench demo clean
+
+all: module rust
+
+module:
+	$(MAKE) -C kmod KVER=$(KVER)
+
+rust:
+	$(CARGO) build --release --workspace --locked
+
+deps:
+	tests/deps.sh
+
+lint: deps
+	tests/lint.sh
+
+test: deps
+	tests/test.sh
+
+bench: deps all
+	tests/bench/run.sh
+
+demo: deps all
+	tests/demo.sh
+
+clean:
+	$(MAKE) -C kmod clean
+	$(CARGO) clean
+
+-include mk/install.mk

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * sagafs: system call capture device, user-space ABI.
+ *
+ * This header is the single source of truth for the ioctl requests, the
+ * structures they carry and the layout of the mmap'd per-CPU rings.  The
+ * daemon's Rust binding is checked against it mechanically at build time.
+ *
+ * Device: /dev/sagafs (misc, mode 0600, root).
+ *
+ * mmap layout (all offsets and lengths come from SAGAFS_IOC_GET_INFO):
+ *
+ *   [ctrl_offset, ctrl_offset + ctrl_len)
+ *       nr_cpus control blocks, ctrl_stride (one page) apart, one per
+ *       possible CPU.  Mapped MAP_SHARED with PROT_READ|PROT_WRITE: user
+ *       space writes the consumer position (tail) here.
+ *   [data_offset, data_offset + data_len)
+ *       nr_cpus data areas of ring_size bytes each, CPU n at
+ *       data_offset + n * ring_size.  Read-only: a mapping with
+ *       PROT_WRITE is refused (EPERM) and cannot be mprotect'ed writable.
+ *
+ * Every mmap call must be MAP_SHARED and lie inside one of the two
+ * regions.  Only one open file may map the rings at a time (the consumer);
+ * another one gets EBUSY until the consumer's file is released.
+ *
+ * Ring protocol (one ring per CPU, one producer: the probe on that CPU):
+ *
+ *   head and tail are free-running byte counters; the byte at position p
+ *   lives at data[p & (ring_size - 1)].  The kernel publishes head with a
+ *   store-release after writing the record; the consumer reads head with a
+ *   load-acquire, reads records in [tail, head) and then publishes its new
+ *   tail with a store-release.  Records are 8-byte aligned and never
+ *   straddle the end of the data area: when one would not fit before the
+ *   end, the kernel first writes a SAGAFS_REC_PAD record filling the rest.
+ *
+ *   The kernel never trusts tail.  If head - tail > ring_size (any bogus
+ *   value, including a tail ahead of head), the ring counts as full: new
+ *   records are dropped and counted (lost, bad_tail) until a sane tail is
+ *   written back.  No value of tail makes the kernel touch memory outside
+ *   the ring.
+ *
+ *   Every record that passes the filters takes the next per-CPU sequence
+ *   number, whether it is written or dropped, so a gap in seq is exactly
+ *   the number of records lost on that CPU.  The kernel stores next_seq
+ *   (store-release) after head; a consumer that reads next_seq first and
+ *   head second, finds the ring drained and sees next_seq beyond the last
+ *   seq it read knows that the difference was dropped.
+ *
+ *   The counters in the control block are copies for the reader; the
+ *   kernel keeps its own and never reads them back.
+ */
+#ifndef _UAPI_LINUX_SAGAFS_H
+#define _UAPI_LINUX_SAGAFS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define SAGAFS_ABI_VERSION	1
+#define SAGAFS_DEVICE_NAME	"sagafs"
+
+/* Syscall numbering: counters and filters index [abi][slot]. */
+#define SAGAFS_ABI_X86_64	0	/* native 64-bit */
+#define SAGAFS_ABI_I386		1	/* 32-bit compat (int 0x80, sysenter) */
+#define SAGAFS_ABI_X32		2	/* x32; slot is nr without the x32 bit */
+#define SAGAFS_NR_ABIS		3
+
+#define SAGAFS_NR_SLOTS		1024
+/* Numbers outside [0, SAGAFS_SLOT_OTHER) are counted and filtered here. */
+#define SAGAFS_SLOT_OTHER	(SAGAFS_NR_SLOTS - 1)
+#define SAGAFS_BITMAP_WORDS	(SAGAFS_NR_SLOTS / 64)
+
+#define SAGAFS_COMM_LEN		16
+#define SAGAFS_MAX_IDS		64	/* entries in each pid / uid list */
+#define SAGAFS_MAX_COMMS	32	/* entries in each comm list */
+
+#define SAGAFS_SNAPLEN_DEFAULT	256
+#define SAGAFS_SNAPLEN_MAX	4096	/* bytes of each captured path */
+#define SAGAFS_RING_KB_DEFAULT	1024
+#define SAGAFS_RING_KB_MIN	32	/* power of two in [MIN, MAX] */
+#define SAGAFS_RING_KB_MAX	262144
+
+/* ------------------------------------------------------------------ */
+/* Records in the data area.                                           */
+
+#define SAGAFS_REC_SYSCALL	1	/* struct sagafs_record + paths */
+#define SAGAFS_REC_PAD		2	/* filler up to the end of the area */
+
+/* struct sagafs_record.flags */
+#define SAGAFS_RF_NORETURN	(1U << 0) /* taken at entry (exit, exit_group); ret is 0 */
+#define SAGAFS_RF_ENTRY_LOST	(1U << 1) /* execve state from entry lost: args and paths absent */
+#define SAGAFS_RF_PATH0		(1U << 2) /* path 0 was captured (may be empty) */
+#define SAGAFS_RF_PATH1		(1U << 3) /* path 1 was captured (may be empty) */
+#define SAGAFS_RF_PATH0_TRUNC	(1U << 4) /* path 0 longer than snaplen, cut */
+#define SAGAFS_RF_PATH1_TRUNC	(1U << 5)
+#define SAGAFS_RF_PATH0_FAULT	(1U << 6) /* path 0 pointer unreadable without faulting */
+#define SAGAFS_RF_PATH1_FAULT	(1U << 7)
+
+/*
+ * One completed system call.  size covers the header, path 0 bytes, path 1
+ * bytes (no NUL terminators) and zero padding up to a multiple of 8.
+ * Readers must skip records of unknown type by size.
+ *
+ * Identity fields are taken when the record is made (at exit, or at entry
+ * for SAGAFS_RF_NORETURN).  uid/gid are the real ids, euid/egid the
+ * effective ones, loginuid is (__u32)-1 when unset or audit is not built.
+ * time_ns is CLOCK_REALTIME.  args are the six raw argument registers of
+ * the ABI (for execve and execveat: as they were at entry).
+ */
+struct sagafs_record {
+	__u16 size;
+	__u16 type;
+	__u16 flags;
+	__u8 abi;
+	__u8 __pad0;
+	__u32 cpu;
+	__s32 nr;
+	__u64 seq;
+	__u64 time_ns;
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__u32 ppid;		/* real parent's thread group id */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 loginuid;
+	char comm[SAGAFS_COMM_LEN];	/* NUL padded, maybe not terminated */
+	__u64 args[6];
+	__s64 ret;
+	__u16 path_len[2];
+	__u32 __pad1;
+	/* __u8 paths[]: path 0 then path 1, then padding */
+};
+
+#define SAGAFS_RECORD_ALIGN	8
+#define SAGAFS_RECORD_MAX \
+	(((sizeof(struct sagafs_record) + 2 * SAGAFS_SNAPLEN_MAX) + 7) & ~7UL)
+
+/* ------------------------------------------------------------------ */
+/* Per-CPU control block (one page each, at ctrl_offset + cpu * stride). */
+
+struct sagafs_ring_ctrl {
+	__u64 head;		/* kernel: bytes produced, store-release */
+	__u64 __pad0[7];
+	__u64 tail;		/* user: bytes consumed, store-release */
+	__u64 __pad1[7];
+	/* copies for the reader; the kernel never reads these back */
+	__u64 ring_size;	/* bytes in this CPU's data area */
+	__u64 next_seq;		/* seq the next record will take */
+	__u64 lost;		/* records dropped on this CPU, ever */
+	__u64 written;		/* records written on this CPU, ever */
+	__u64 bad_tail;		/* of lost: dropped because tail was bogus */
+	__u32 cpu;
+	__u32 __pad2;
+};
+
+/* ------------------------------------------------------------------ */
+/* Ioctl structures.  Each starts with its own size: the caller sets it
+ * to the size it knows, the kernel accepts older (smaller) sizes by
+ * treating missing fields as zero and larger ones only if the unknown
+ * tail is zero (E2BIG otherwise), and reports its own size back.
+ */
+
+struct sagafs_info {
+	__u32 size;		/* in: caller's size; out: kernel's size */
+	__u32 abi_version;	/* SAGAFS_ABI_VERSION of the module */
+	__u32 nr_cpus;		/* rings: one per possible CPU */
+	__u32 page_size;
+	__u64 ring_size;	/* data bytes per CPU (power of two) */
+	__u64 ctrl_offset;
+	__u64 ctrl_stride;
+	__u64 ctrl_len;
+	__u64 data_offset;
+	__u64 data_len;
+	__u32 record_align;	/* SAGAFS_RECORD_ALIGN */
+	__u32 record_max;	/* SAGAFS_RECORD_MAX */
+	__u32 nr_slots;		/* SAGAFS_NR_SLOTS */
+	__u32 nr_abis;		/* SAGAFS_NR_ABIS */
+	__u32 snaplen_max;	/* SAGAFS_SNAPLEN_MAX */
+	__u32 consumer_pid;	/* tgid that maps the rings, 0 if none */
+};
+
+/* struct sagafs_config.flags */
+#define SAGAFS_CFG_ENABLED	(1U << 0) /* capture on: tracepoints attached */
+#define SAGAFS_CFG_EXCLUDE_SELF	(1U << 1) /* never log the consumer's process */
+#define SAGAFS_CFG_FLAGS_ALL	(SAGAFS_CFG_ENABLED | SAGAFS_CFG_EXCLUDE_SELF)
+
+/* struct sagafs_config.result */
+#define SAGAFS_RESULT_ANY	0
+#define SAGAFS_RESULT_SUCCESS	1	/* ret not in [-4095, -1] */
+#define SAGAFS_RESULT_FAILURE	2	/* ret in [-4095, -1] */
+
+/*
+ * Capture configuration.  SET_CONFIG validates the whole structure and
+ * either applies all of it atomically or changes nothing.
+ *
+ * A record is logged when its slot's bit is set in syscalls[abi] and clear
+ * in exclude_syscalls[abi], its pid (tgid) is in pids (when nr_pids > 0)
+ * and not in exclude_pids, likewise uid (real) and comm (exact match),
+ * and its result matches result.
+ *
+ * ring_kb may change only while capture is off and no one maps the rings
+ * (EBUSY otherwise).  snaplen 0 disables path capture.  wakeup_bytes is
+ * the poll watermark: a waiter wakes once a ring holds more than that many
+ * unread bytes (0: any record).
+ */
+struct sagafs_config {
+	__u32 size;
+	__u32 flags;
+	__u32 result;
+	__u32 snaplen;
+	__u32 ring_kb;
+	__u32 wakeup_bytes;
+	__u32 nr_pids;
+	__u32 nr_exclude_pids;
+	__u32 nr_uids;
+	__u32 nr_exclude_uids;
+	__u32 nr_comms;
+	__u32 nr_exclude_comms;
+	__u64 syscalls[SAGAFS_NR_ABIS][SAGAFS_BITMAP_WORDS];
+	__u64 exclude_syscalls[SAGAFS_NR_ABIS][SAGAFS_BITMAP_WORDS];
+	__u32 pids[SAGAFS_MAX_IDS];		/* > 0 */
+	__u32 exclude_pids[SAGAFS_MAX_IDS];
+	__u32 uids[SAGAFS_MAX_IDS];		/* != (__u32)-1 */
+	__u32 exclude_uids[SAGAFS_MAX_IDS];
+	char comms[SAGAFS_MAX_COMMS][SAGAFS_COMM_LEN];	/* non-empty, NUL terminated */
+	char exclude_comms[SAGAFS_MAX_COMMS][SAGAFS_COMM_LEN];
+};
+
+/* Counters of one syscall slot (summed over CPUs). */
+struct sagafs_counts {
+	__u64 calls;		/* completed calls seen while capture was on */
+	__u64 errors;		/* of calls: ret in [-4095, -1] */
+	__u64 logged;		/* of calls: written to a ring */
+	__u64 filtered;		/* of calls: not logged because of the config */
+	__u64 dropped;		/* of calls: passed the filters, ring full */
+};
+
+struct sagafs_cpu_stats {
+	__u64 calls;
+	__u64 logged;
+	__u64 filtered;
+	__u64 dropped;
+	__u64 bytes;		/* record bytes written to this ring */
+	__u64 bad_tail;		/* of dropped: tail was bogus */
+	__u64 ring_used;	/* unread bytes now (0 if tail is bogus) */
+	__u64 ring_size;
+};
+
+/*
+ * GET_STATS.  Totals always; per-CPU and per-syscall arrays on request:
+ * cpus points to nr_cpus struct sagafs_cpu_stats (in: capacity, out: the
+ * number of rings), syscalls points to nr_slots * SAGAFS_NR_ABIS struct
+ * sagafs_counts laid out [abi][slot] with stride nr_slots (in: capacity
+ * per ABI, out: SAGAFS_NR_SLOTS).  A zero pointer skips the array; the
+ * kernel fills min(capacity, actual) entries.
+ */
+struct sagafs_stats {
+	__u32 size;
+	__u32 nr_cpus;
+	__u32 nr_slots;
+	__u32 __pad0;
+	__u64 cpus;		/* user pointer */
+	__u64 syscalls;		/* user pointer */
+	struct sagafs_counts total;
+	__u64 bytes;		/* record bytes written, all CPUs */
+	__u64 bad_tail;		/* records dropped because of a bogus tail */
+	__u64 reset_ns;		/* CLOCK_REALTIME of load or last RESET_STATS */
+	__u64 enabled_ns;	/* time capture has been on since reset_ns */
+};
+
+/* ------------------------------------------------------------------ */
+/* Requests.  Queries are open to any opener; changes need CAP_SYS_ADMIN
+ * (EPERM).  Unknown requests: ENOTTY.  Bad pointers: EFAULT.  Invalid
+ * values: EINVAL, nothing changed.
+ */
+
+#define SAGAFS_IOC_MAGIC	0xE4
+
+#define SAGAFS_IOC_ABI_VERSION	_IOR(SAGAFS_IOC_MAGIC, 0x00, __u32)
+#define SAGAFS_IOC_GET_INFO	_IOWR(SAGAFS_IOC_MAGIC, 0x01, struct sagafs_info)
+#define SAGAFS_IOC_GET_CONFIG	_IOWR(SAGAFS_IOC_MAGIC, 0x02, struct sagafs_config)
+#define SAGAFS_IOC_SET_CONFIG	_IOW(SAGAFS_IOC_MAGIC, 0x03, struct sagafs_config)
+#define SAGAFS_IOC_GET_STATS	_IOWR(SAGAFS_IOC_MAGIC, 0x04, struct sagafs_stats)
+#define SAGAFS_IOC_RESET_STATS	_IO(SAGAFS_IOC_MAGIC, 0x05)
+#define SAGAFS_IOC_ENABLE	_IO(SAGAFS_IOC_MAGIC, 0x06)
+#define SAGAFS_IOC_DISABLE	_IO(SAGAFS_IOC_MAGIC, 0x07)
+
+#endif /* _UAPI_LINUX_SAGAFS_H */

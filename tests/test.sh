@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test suite, as `make test` runs it: build, lint, host tests
+# (unit tests and FUSE tests against the device double), then one VM boot
+# running every test against the real module (tests/vm/suite.sh).
+#
+# Each stage's counts are collected from its runners' closing lines and
+# summed; the last line is "total: N passed, M failed".  Any failure, or a
+# stage that ran no test, fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+logdir=target/test-logs
+rm -rf "$logdir"
+mkdir -p "$logdir"
+
+passed=0
+failed=0
+declare -a summary
+
+die() {
+	echo "test: $*" >&2
+	exit 1
+}
+
+# Sum "N passed; M failed" (cargo) and "[word: ]N passed, M failed" lines.
+count() {
+	local file=$1 stage=$2 p f
+	read -r p f < <(awk '
+		match($0, /^(test result: [a-z]+\. |[A-Za-z_-]+: )?[0-9]+ passed[;,] [0-9]+ failed/) {
+			s = substr($0, RSTART, RLENGTH)
+			sub(/^[^0-9]*/, "", s)
+			split(s, a, /[^0-9]+/)
+			p += a[1]; f += a[2]
+		}
+		END { print p + 0, f + 0 }' "$file")
+	p=${p:-0}
+	f=${f:-0}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	summary+=("$(printf '%-28s %6d passed, %d failed' "$stage" "$p" "$f")")
+	if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+		echo "test: stage '$stage' ran no test" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+stage() {
+	printf '\n======== %s ========\n' "$*"
+}
+
+stage "build"
+make all || die "build failed"
+cargo test --workspace --release --locked --no-run || die "building the tests failed"
+
+stage "lint"
+tests/lint.sh || die "lint failed"
+# lint rebuilt the module with W=1/C=2: rebuild the plain module for the VM.
+make module >/dev/null || die "module rebuild failed"
+
+stage "host tests"
+cargo test --workspace --release --locked 2>&1 | tee "$logdir/host.log"
+host_rc=${PIPESTATUS[0]}
+count "$logdir/host.log" "host (cargo test)"
+[ "$host_rc" = 0 ] || failed=$((failed + 1))
+
+stage "VM tests (one boot)"
+tests/vm/prepare.sh || die "preparing the VM tests failed"
+tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir" 2>&1 | tee "$logdir/vm.log"
+vm_rc=${PIPESTATUS[0]}
+[ -f "$logdir/vm-results.log" ] || die "the VM produced no results (exit $vm_rc): see $logdir/vm.log"
+count "$logdir/vm-results.log" "VM (real module)"
+[ "$vm_rc" = 0 ] || { echo "test: the VM run exited $vm_rc" >&2; failed=$((failed + 1)); }
+
+stage "summary"
+for line in "${summary[@]}"; do
+	echo "$line"
+done
+echo "total: $passed passed, $failed failed"
+[ "$failed" = 0 ]
