@@ -1,0 +1,149 @@
+//! The device binding: the only module that touches `/dev/sagafs` (ioctl,
+//! mmap, poll) and the only one with `unsafe` code.
+//!
+//! - [`Backend`]: what the daemon needs from a capture device: `info`,
+//!   `config`/`set_config`, `stats`/`reset_stats`, `enable`/`disable`,
+//!   `map` (the ring consumer) and `wait`. [`Device`] is the real one;
+//!   [`double::DeviceDouble`] a test double with the same ring bytes.
+//! - [`Consumer`]: what `map` returns: `drain` every ring into
+//!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
+//! - [`DeviceError`]: errno plus a message a person can act on.
+//!
+//! Items of one `drain` are merged in timestamp order across CPUs; the
+//! order across two drains is best effort (a record of one CPU may be
+//! published after a later record of another CPU was already returned).
+//! A drain reads at most what the rings held when it started (one ring's
+//! worth per CPU) and keeps nothing back: bounded work per call.
+
+pub mod abi;
+#[cfg(test)]
+mod abi_check;
+pub mod double;
+mod error;
+mod real;
+mod ring;
+mod wait;
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+pub use abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+pub use error::DeviceError;
+pub use real::Device;
+pub use ring::ConsumerStats;
+
+use crate::record::Item;
+
+/// Why `wait` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// A ring holds more unread bytes than the wakeup watermark.
+    Data,
+    /// The stop descriptor became readable.
+    Stopped,
+    /// The timeout passed.
+    Timeout,
+}
+
+/// Counters from GET_STATS, with the arrays owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// All syscalls, summed over CPUs.
+    pub total: sagafs_counts,
+    /// Record bytes written, all CPUs.
+    pub bytes: u64,
+    /// Records dropped because a consumer wrote a bogus tail.
+    pub bad_tail: u64,
+    /// CLOCK_REALTIME of module load or last reset, ns.
+    pub reset_ns: u64,
+    /// Time capture has been on since `reset_ns`, ns.
+    pub enabled_ns: u64,
+    /// One entry per ring (possible CPU).
+    pub cpus: Vec<sagafs_cpu_stats>,
+    /// `[abi][slot]`: `abi::NR_ABIS` vectors of `abi::NR_SLOTS` counts.
+    pub syscalls: Vec<Vec<sagafs_counts>>,
+}
+
+/// A capture device: the real module or its double.
+pub trait Backend: Send + Sync {
+    /// Geometry of the rings and limits (GET_INFO).
+    fn info(&self) -> Result<sagafs_info, DeviceError>;
+    /// The capture configuration in force (GET_CONFIG).
+    fn config(&self) -> Result<sagafs_config, DeviceError>;
+    /// Applies a whole configuration atomically, or changes nothing.
+    fn set_config(&self, cfg: &sagafs_config) -> Result<(), DeviceError>;
+    /// All counters, with per-CPU and per-syscall arrays.
+    fn stats(&self) -> Result<Stats, DeviceError>;
+    /// Zeroes the counters and restarts `reset_ns`.
+    fn reset_stats(&self) -> Result<(), DeviceError>;
+    /// Turns capture on.
+    fn enable(&self) -> Result<(), DeviceError>;
+    /// Turns capture off.
+    fn disable(&self) -> Result<(), DeviceError>;
+    /// Maps the rings: the one consumer (EBUSY while another exists).
+    fn map(&self) -> Result<Box<dyn Consumer>, DeviceError>;
+    /// Blocks until a ring has data, `stop` is readable or `timeout`
+    /// passes (`None`: no timeout). EINTR is retried.
+    fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
+}
+
+/// The reader of the mapped rings.
+pub trait Consumer: Send {
+    /// Reads every ring once, appends records and losses merged in time
+    /// order to `out`, returns how many items were appended.
+    fn drain(&mut self, out: &mut Vec<Item>) -> usize;
+    /// Same as [`Backend::wait`].
+    fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
+    /// Number of rings.
+    fn nr_cpus(&self) -> usize;
+    /// The consumer's own counters (records, losses, resyncs).
+    fn stats(&self) -> ConsumerStats;
+}
+
+/// Something that can block until a ring has data.
+pub(crate) trait Waiter: Send + Sync {
+    fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
+}
+
+/// A mapping of the rings and its consumer state. Unmapped on drop.
+pub struct Rings {
+    ring: ring::RingConsumer,
+    waiter: std::sync::Arc<dyn Waiter>,
+    // Dropped last: owns the memory `ring` points into.
+    _keep: Box<dyn Send>,
+}
+
+impl Rings {
+    pub(crate) fn new(
+        ring: ring::RingConsumer,
+        waiter: std::sync::Arc<dyn Waiter>,
+        keep: Box<dyn Send>,
+    ) -> Self {
+        Rings {
+            ring,
+            waiter,
+            _keep: keep,
+        }
+    }
+}
+
+impl Consumer for Rings {
+    fn drain(&mut self, out: &mut Vec<Item>) -> usize {
+        self.ring.drain(out)
+    }
+
+    fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake> {
+        self.waiter.wait(stop, timeout)
+    }
+
+    fn nr_cpus(&self) -> usize {
+        self.ring.nr_cpus()
+    }
+
+    fn stats(&self) -> ConsumerStats {
+        self.ring.stats()
+    }
+}
+#[cfg(test)]
+mod tests;
