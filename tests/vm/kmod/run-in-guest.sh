@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Kernel module tests, run inside the test VM (one boot):
+#
+#   make -C kmod && tests/vm/kmod/build.sh && \
+#       tests/vm/run -- tests/vm/kmod/run-in-guest.sh
+#
+# tests/vm/run has loaded sagafs.ko already.  This runs the raw ABI test
+# program, then the module lifecycle checks, printing TAP; exit status is
+# non-zero if anything failed.
+set -u
+
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
+bin="$repo/target/vm/kmod/abi_test"
+ko="$repo/kmod/sagafs.ko"
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+dmesg_clean() {
+	local bad='BUG:|WARNING:|Oops|general protection|use-after-free|refcount_t:|Call Trace|scheduling while atomic|sleeping function called'
+
+	if dmesg | grep -E -q "$bad"; then
+		dmesg | grep -E -B2 -A20 "$bad" | sed 's/^/# /'
+		return 1
+	fi
+}
+
+[ -x "$bin" ] || { echo "Bail out! $bin missing: run tests/vm/kmod/build.sh"; exit 1; }
+[ -c /dev/sagafs ] || { echo "Bail out! /dev/sagafs missing (module not loaded?)"; exit 1; }
+
+echo "# --- abi_test ---"
+if "$bin"; then ok "abi_test"; else not_ok "abi_test"; fi
+
+echo "# --- lifecycle ---"
+check "device is 0600 root" test "$(stat -c '%a %u' /dev/sagafs)" = "600 0"
+
+# rmmod while the rings are mapped must be refused; the device keeps working
+ready=/tmp/sagafs-hold-ready
+rm -f "$ready"
+"$bin" --hold "$ready" &
+holder=$!
+for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.1; done
+check "holder mapped the rings" test -e "$ready"
+if rmmod sagafs 2>/dev/null; then
+	not_ok "rmmod refused while mapped"
+	insmod "$ko"
+else
+	ok "rmmod refused while mapped"
+fi
+check "device works while mapped" "$bin" --info
+kill "$holder"
+wait "$holder" 2>/dev/null
+check "rmmod after the consumer is gone" rmmod sagafs
+
+# bad module parameter: clear error, nothing loaded
+if insmod "$ko" ring_kb=48 2>/dev/null; then
+	not_ok "insmod ring_kb=48 refused"
+	rmmod sagafs
+else
+	ok "insmod ring_kb=48 refused"
+fi
+check "ring_kb error logged" bash -c "dmesg | grep -q 'ring_kb=48: must be a power of two'"
+
+# 20 load/enable/unload cycles with a workload running
+(
+	while :; do
+		ls -R /usr/lib >/dev/null 2>&1
+		cat /proc/self/status >/dev/null
+		sh -c true
+	done
+) &
+load=$!
+cycles_ok=0
+for i in $(seq 20); do
+	echo "# cycle $i"
+	insmod "$ko" || break
+	"$bin" --enable || break
+	"$bin" --info >/dev/null || break
+	sleep 0.2
+	rmmod sagafs || break
+	cycles_ok=$i
+done
+kill "$load"
+wait "$load" 2>/dev/null
+check "20 insmod/enable/rmmod cycles under load ($cycles_ok done)" test "$cycles_ok" = 20
+
+# leave the module loaded, as found
+lsmod 2>/dev/null | grep -q '^sagafs' || insmod "$ko"
+check "dmesg clean" dmesg_clean
+
+echo "1..$n"
+echo "$((n - failed)) passed, $failed failed"
+[ "$failed" = 0 ]
