@@ -66,6 +66,14 @@ host_rc=${PIPESTATUS[0]}
 count "$logdir/host.log" "host (cargo test)"
 [ "$host_rc" = 0 ] || failed=$((failed + 1))
 
+stage "packaging (host)"
+packaging/test-install.sh 2>&1 | tee "$logdir/install.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+count "$logdir/install.log" "make install/uninstall"
+packaging/test-dkms.sh ${KVER:-} 2>&1 | tee "$logdir/dkms.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+count "$logdir/dkms.log" "dkms build"
+
 stage "VM tests (one boot)"
 tests/vm/prepare.sh || die "preparing the VM tests failed"
 tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir" 2>&1 | tee "$logdir/vm.log"

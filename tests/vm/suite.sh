@@ -41,16 +41,19 @@ run() {
 	rm -f "$log"
 }
 
-# The module's own ABI tests, then the Rust binding against it, then the
-# daemon end to end.  The module lifecycle checks (rmmod, load cycles) come
-# last: they unload and reload the module.
-run kmod-abi "$bin/abi_test"
+# The Rust binding against the module, then the daemon end to end, then
+# the module's own ABI tests and lifecycle checks (last: they unload and
+# reload the module).
 for t in "$bin"/vm_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t" --test-threads=1
 done
-[ -x tests/vm/e2e.sh ] && run e2e tests/vm/e2e.sh
-run kmod-lifecycle tests/vm/kmod/lifecycle.sh
+run e2e tests/vm/e2e.sh
+run kmod tests/vm/kmod/run-in-guest.sh
+# Installation and mount(8) through mount.sagafs, starting without the
+# module: make install, modprobe by the helper, umount, make uninstall.
+rmmod sagafs 2>/dev/null
+run packaging packaging/test-vm.sh
 
 printf '\n======== VM results ========\n'
 cat "$results"
