@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The whole test suite, as `make test` runs it: build, lint, host tests
-# (unit tests and FUSE tests against the device double), then one VM boot
-# running every test against the real module (tests/vm/suite.sh).
+# (unit tests and FUSE tests against the device double), packaging checks,
+# one VM boot running every test against the real module
+# (tests/vm/suite.sh), and one systemd boot proving the fstab line.
 #
 # Each stage's counts are collected from its runners' closing lines and
 # summed; the last line is "total: N passed, M failed".  Any failure, or a
@@ -81,6 +82,11 @@ vm_rc=${PIPESTATUS[0]}
 [ -f "$logdir/vm-results.log" ] || die "the VM produced no results (exit $vm_rc): see $logdir/vm.log"
 count "$logdir/vm-results.log" "VM (real module)"
 [ "$vm_rc" = 0 ] || { echo "test: the VM run exited $vm_rc" >&2; failed=$((failed + 1)); }
+
+stage "boot: fstab mount under systemd (VM)"
+tests/vm/boot/run.sh --no-build 2>&1 | tee "$logdir/boot.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+count "$logdir/boot.log" "boot (systemd, fstab)"
 
 stage "summary"
 for line in "${summary[@]}"; do

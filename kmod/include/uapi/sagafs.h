@@ -156,9 +156,11 @@ struct sagafs_ring_ctrl {
 
 /* ------------------------------------------------------------------ */
 /* Ioctl structures.  Each starts with its own size: the caller sets it
- * to the size it knows, the kernel accepts older (smaller) sizes by
- * treating missing fields as zero and larger ones only if the unknown
- * tail is zero (E2BIG otherwise), and reports its own size back.
+ * to the size it knows and the kernel reports its own back.  A larger
+ * size (a newer caller) is accepted when the tail the kernel does not know
+ * is zero (E2BIG otherwise, or when it exceeds a page).  A smaller size is
+ * EINVAL: ABI version 1 has no older layout; later versions will accept
+ * the sizes of earlier ones, treating the missing fields as zero.
  */
 
 struct sagafs_info {
