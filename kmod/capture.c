@@ -334,7 +334,7 @@ static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
 
 	if (likely(st->gen == gen))
 		return;
-	memset(&st->counters, 0, sizeof(st->counters));
+	memset(st, 0, offsetof(struct sagafs_pcpu_stats, gen));
 	/* Readers that see the new gen (acquire) see the cleared counters. */
 	smp_store_release(&st->gen, gen);
 }

@@ -31,17 +31,16 @@ static inline bool sagafs_is_error(s64 ret)
 
 /* Per-CPU counters; one writer (the probe on that CPU). */
 struct sagafs_pcpu_stats {
-	unsigned long gen;	/* reset generation these counters belong to */
-	struct_group(counters,
-		u64 calls;
-		u64 errors;
-		u64 logged;
-		u64 filtered;
-		u64 dropped;
-		u64 bytes;
-		u64 bad_tail;
-		struct sagafs_counts slot[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
-	);
+	u64 calls;
+	u64 errors;
+	u64 logged;
+	u64 filtered;
+	u64 dropped;
+	u64 bytes;
+	u64 bad_tail;
+	struct sagafs_counts slot[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
+	/* reset generation the counters above belong to; must stay last */
+	unsigned long gen;
 };
 
 /* Producer state of one CPU's ring: kernel memory, never shared. */
