@@ -649,7 +649,10 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
                 errno: libc::EINVAL,
             });
         };
-        let (key, value) = (key.trim_matches(|c: char| c.is_ascii_whitespace()), value.trim_matches(|c: char| c.is_ascii_whitespace()));
+        let (key, value) = (
+            key.trim_matches(|c: char| c.is_ascii_whitespace()),
+            value.trim_matches(|c: char| c.is_ascii_whitespace()),
+        );
         let Some(k) = KEYS.iter().position(|&k| k == key) else {
             return Err(unknown_key(line, key));
         };
