@@ -122,7 +122,10 @@ pub enum Item {
     Record(Record),
     /// `count` records were lost on `cpu` (ring full, or an unreadable
     /// stretch of ring); reported where the gap is.
-    Lost { cpu: u32, count: u64 },
+    Lost {
+        cpu: u32,
+        count: u64,
+    },
 }
 
 /// Why a byte slice is not a valid record.
@@ -146,7 +149,10 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::Short { len } => write!(f, "record shorter than its header ({len} bytes)"),
             DecodeError::BadSize { size, available } => {
-                write!(f, "record size {size} invalid ({available} bytes available)")
+                write!(
+                    f,
+                    "record size {size} invalid ({available} bytes available)"
+                )
             }
             DecodeError::NotSyscall { type_ } => write!(f, "record type {type_} is not a syscall"),
             DecodeError::BadPathLen { lens, size } => {
@@ -212,7 +218,10 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
 
     let comm_off = offset_of!(Raw, comm);
     let comm_raw = &b[comm_off..comm_off + abi::COMM_LEN];
-    let comm_len = comm_raw.iter().position(|&c| c == 0).unwrap_or(abi::COMM_LEN);
+    let comm_len = comm_raw
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(abi::COMM_LEN);
 
     let args_off = offset_of!(Raw, args);
     let mut args = [0u64; 6];
@@ -265,9 +274,12 @@ pub fn encode(r: &Record) -> Vec<u8> {
     let hdr = size_of::<Raw>();
     let size = r.encoded_len();
     let mut b = vec![0u8; size];
-    let put16 = |b: &mut Vec<u8>, off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
-    let put32 = |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
-    let put64 = |b: &mut Vec<u8>, off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    let put16 =
+        |b: &mut Vec<u8>, off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
+    let put32 =
+        |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    let put64 =
+        |b: &mut Vec<u8>, off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
 
     let mut flags = r.flags
         & !(abi::RF_PATH0

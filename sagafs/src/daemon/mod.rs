@@ -1,0 +1,274 @@
+//! The daemon's state and threads, independent of FUSE: it arms the
+//! device, runs the collector, keeps the retention buffer and the live
+//! stream fan-out, applies configuration writes and assembles statistics.
+//! `tree` serves files from it; `fuse` and `main` wire it to a mount.
+//!
+//! - `retention`: the bounded, indexed buffer of recent entries.
+//! - `hub`: retention behind its lock, wake-ups for readers and pollers.
+//! - `collector`: the thread that drains the rings.
+//! - `stream`: `pipe` readers and the server of blocked reads.
+//! - `errors`: the `errors` file.
+//! - `start`: command line start-up, daemonizing, signals, logging.
+
+pub mod collector;
+pub mod errors;
+pub mod hub;
+pub mod logging;
+pub mod retention;
+pub mod start;
+pub mod stream;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use nix::errno::Errno;
+use parking_lot::Mutex;
+
+use crate::config::{self, Settings};
+use crate::device::{abi, Backend, DeviceError, Stats as DevStats};
+use crate::format::stats as fstats;
+use collector::Collector;
+use errors::ErrorLog;
+use hub::{now_ns, Hub};
+use stream::BlockedReads;
+
+/// Rates are measured against a sample at least this old (ns), so two
+/// reads in a row do not give a rate over a few microseconds.
+const MIN_RATE_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// See the module documentation.
+pub struct Daemon {
+    backend: Arc<dyn Backend>,
+    pub hub: Arc<Hub>,
+    pub blocked: Arc<BlockedReads>,
+    pub errors: Arc<ErrorLog>,
+    settings: Mutex<Settings>,
+    /// Serialises configuration changes (apply + device + retention).
+    config_lock: Mutex<()>,
+    collector: Mutex<Option<Collector>>,
+    blocked_thread: Mutex<Option<JoinHandle<()>>>,
+    prev_stats: Mutex<Option<(u64, DevStats)>>,
+    config_mtime: AtomicU64,
+}
+
+fn retain_usize(r: u64) -> usize {
+    usize::try_from(r).unwrap_or(usize::MAX)
+}
+
+impl Daemon {
+    /// Arms the device with `settings` and starts collecting.
+    ///
+    /// Refuses, changing nothing, when another process maps the rings.
+    /// Then: capture off, SET_CONFIG (a new ring size needs the rings
+    /// unmapped and capture off), map, capture on if `settings.enabled`.
+    pub fn start(
+        backend: Arc<dyn Backend>,
+        settings: Settings,
+    ) -> Result<Arc<Daemon>, DeviceError> {
+        let info = backend.info()?;
+        if info.consumer_pid != 0 {
+            return Err(DeviceError::new(
+                Errno::EBUSY,
+                format!(
+                    "the capture device is busy: another consumer (pid {}) maps the rings; \
+                     stop it first (is another sagafs mounted?)",
+                    info.consumer_pid
+                ),
+            ));
+        }
+        let kcfg = settings.to_kernel();
+        let mut off = kcfg;
+        off.flags &= !abi::CFG_ENABLED;
+        backend.disable()?;
+        backend.set_config(&off)?;
+        let consumer = backend.map()?;
+        if settings.enabled {
+            backend.enable()?;
+        }
+        let hub = Arc::new(Hub::new(retain_usize(settings.retain)));
+        let (blocked, blocked_thread) =
+            BlockedReads::start(hub.clone()).map_err(|e| thread_error(&e))?;
+        let errors = Arc::new(ErrorLog::default());
+        let collector = Collector::start(backend.clone(), consumer, hub.clone(), errors.clone())
+            .map_err(|e| thread_error(&e))?;
+        let first = backend.stats().ok().map(|s| (now_ns(), s));
+        Ok(Arc::new(Daemon {
+            backend,
+            hub,
+            blocked,
+            errors,
+            settings: Mutex::new(settings),
+            config_lock: Mutex::new(()),
+            collector: Mutex::new(Some(collector)),
+            blocked_thread: Mutex::new(Some(blocked_thread)),
+            prev_stats: Mutex::new(first),
+            config_mtime: AtomicU64::new(now_ns()),
+        }))
+    }
+
+    /// Stops everything: blocked reads get end of file, the collector
+    /// drains a last time, capture is turned off (nobody reads it).
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        self.hub.shutdown();
+        if let Some(mut c) = self.collector.lock().take() {
+            c.stop();
+            if let Err(e) = self.backend.disable() {
+                log::warn!("turning capture off at exit failed: {e}");
+            }
+        }
+        if let Some(t) = self.blocked_thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().clone()
+    }
+
+    /// When the configuration last changed (CLOCK_REALTIME ns).
+    pub fn config_mtime_ns(&self) -> u64 {
+        self.config_mtime.load(Ordering::Acquire)
+    }
+
+    /// The content of `config`.
+    pub fn config_text(&self) -> Vec<u8> {
+        config::render(&self.settings.lock()).into_bytes()
+    }
+
+    /// Applies one configuration write atomically: parse and validate all
+    /// of it, then one SET_CONFIG (or a re-arm of the rings for a new
+    /// ring size), then the daemon's own settings.  On any error nothing
+    /// changes, the reason goes to `errors` and the log, and the errno is
+    /// returned (EINVAL for invalid input).
+    pub fn apply_config(&self, text: &[u8]) -> Result<(), Errno> {
+        let _serial = self.config_lock.lock();
+        let cur = self.settings();
+        let new = match config::apply(&cur, text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors
+                    .push(&format!("config: write refused, nothing changed: {e}"));
+                return Err(Errno::from_raw(e.errno));
+            }
+        };
+        let (kcur, knew) = (cur.to_kernel(), new.to_kernel());
+        let applied = if knew.ring_kb != kcur.ring_kb {
+            match self.collector.lock().as_ref() {
+                Some(c) => c.rearm(&knew),
+                None => Err(DeviceError::new(
+                    Errno::ESHUTDOWN,
+                    "sagafs is shutting down",
+                )),
+            }
+        } else if knew != kcur {
+            self.backend.set_config(&knew)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = applied {
+            self.errors.push(&format!(
+                "config: the capture device refused the change, nothing changed: {e}"
+            ));
+            return Err(e.errno());
+        }
+        if new.retain != cur.retain {
+            self.hub
+                .retention
+                .lock()
+                .set_limit(retain_usize(new.retain));
+        }
+        log::info!("configuration changed");
+        *self.settings.lock() = new;
+        self.config_mtime.store(now_ns(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Everything `stats` shows, with rates since the previous sample.
+    pub fn stats(&self) -> Result<fstats::Stats, DeviceError> {
+        let cur = self.backend.stats()?;
+        let now = now_ns();
+        let mut prev_slot = self.prev_stats.lock();
+        let prev = prev_slot.clone();
+        let interval = prev.as_ref().map_or(0, |(t, _)| now.saturating_sub(*t));
+        let flat = |s: &DevStats| -> Vec<abi::sagafs_counts> { s.syscalls.concat() };
+        let nr_slots = cur.syscalls.first().map_or(abi::NR_SLOTS, Vec::len);
+        let cur_flat = flat(&cur);
+        let prev_flat = prev.as_ref().map(|(_, s)| flat(s));
+        let rows = fstats::syscall_rows(&cur_flat, prev_flat.as_deref(), nr_slots, interval);
+        let total_rate = prev.as_ref().map_or(0.0, |(_, p)| {
+            fstats::rate(cur.total.calls, p.total.calls, interval)
+        });
+        if prev.is_none() || interval >= MIN_RATE_INTERVAL_NS {
+            *prev_slot = Some((now, cur.clone()));
+        }
+        drop(prev_slot);
+        let daemon = {
+            let r = self.hub.retention.lock();
+            fstats::DaemonCounts {
+                retained: r.len(),
+                retained_bytes: r.bytes() as u64,
+                retain_limit: r.limit() as u64,
+                evicted: r.evicted().total(),
+                reader_behind: self.hub.reader_behind.load(Ordering::Relaxed),
+            }
+        };
+        Ok(fstats::Stats {
+            since_ns: cur.reset_ns,
+            now_ns: now,
+            enabled_ns: cur.enabled_ns,
+            interval_ns: interval,
+            total: (&cur.total).into(),
+            total_rate,
+            bytes: cur.bytes,
+            bad_tail: cur.bad_tail,
+            daemon,
+            cpus: cur
+                .cpus
+                .iter()
+                .enumerate()
+                .map(|(i, c)| fstats::CpuRow::from_kernel(i as u32, c))
+                .collect(),
+            syscalls: rows,
+        })
+    }
+
+    /// The content of `stats` (text) or `stats.json`.
+    pub fn stats_file(&self, json: bool) -> Vec<u8> {
+        match self.stats() {
+            Ok(s) => {
+                let mut out = String::new();
+                if json {
+                    fstats::write_json(&mut out, &s);
+                } else {
+                    fstats::write_text(&mut out, &s);
+                }
+                out.into_bytes()
+            }
+            Err(e) => {
+                let msg = format!("stats: reading the counters failed: {e}");
+                self.errors.push(&msg);
+                if json {
+                    format!("{}\n", serde_json::json!({ "error": msg })).into_bytes()
+                } else {
+                    format!("# {msg}\n").into_bytes()
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn thread_error(e: &std::io::Error) -> DeviceError {
+    DeviceError::new(
+        Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)),
+        format!("cannot start a thread: {e}"),
+    )
+}

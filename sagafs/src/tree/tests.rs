@@ -1,0 +1,344 @@
+//! Tree semantics against the device double, without FUSE.
+
+use std::ffi::OsStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use super::*;
+use crate::config::Settings;
+use crate::device::double::{test_record, DeviceDouble};
+use crate::device::{abi, Backend};
+use crate::record::Record;
+
+const ROOT: Cred = Cred::ROOT;
+const USER: Cred = Cred {
+    uid: 1000,
+    gid: 1000,
+    pid: 0,
+};
+
+struct Fixture {
+    dev: DeviceDouble,
+    tree: Tree,
+    t: u64,
+}
+
+fn fixture(opts: TreeOptions) -> Fixture {
+    let dev = DeviceDouble::new(2, 32);
+    let backend: Arc<dyn Backend> = Arc::new(dev.clone());
+    let daemon = Daemon::start(backend, Settings::default()).unwrap();
+    Fixture {
+        dev,
+        tree: Tree::new(daemon, opts),
+        t: 1_795_300_201_000_000_000,
+    }
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+impl Fixture {
+    fn rec(&mut self, cpu: u32, path: &[u8]) -> Record {
+        self.t += 1000;
+        let mut r = test_record(cpu, self.t);
+        r.paths[0].as_mut().unwrap().bytes = path.to_vec();
+        r
+    }
+
+    /// Injects and waits until the collector has published them.
+    fn inject(&mut self, n: usize, path: &[u8]) {
+        let before = self.tree.daemon().hub.retention.lock().next();
+        for i in 0..n {
+            let r = self.rec((i % 2) as u32, path);
+            self.dev.inject(r);
+        }
+        let want = before + n as u64;
+        wait_for("records to be collected", || {
+            self.tree.daemon().hub.retention.lock().next() >= want
+        });
+    }
+
+    fn read_sync(&self, fh: u64, off: u64, size: u32, flags: i32) -> Result<Vec<u8>, Errno> {
+        let (tx, rx) = mpsc::channel();
+        self.tree.read(
+            fh,
+            off,
+            size,
+            flags,
+            0,
+            Box::new(move |r| tx.send(r).unwrap()),
+        );
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+
+    fn read_all(&self, fh: u64) -> String {
+        let mut out = Vec::new();
+        loop {
+            let d = self.read_sync(fh, out.len() as u64, 4096, 0).unwrap();
+            if d.is_empty() {
+                return String::from_utf8(out).unwrap();
+            }
+            out.extend_from_slice(&d);
+        }
+    }
+
+    fn cat(&self, node: Node) -> String {
+        let fh = self.tree.open(node.ino(), libc::O_RDONLY, &ROOT).unwrap();
+        let s = self.read_all(fh);
+        self.tree.release(fh).unwrap();
+        s
+    }
+
+    fn write_config(&self, text: &str) -> Result<(), Errno> {
+        let fh = self.tree.open(Node::Config.ino(), libc::O_WRONLY, &ROOT)?;
+        let w = self.tree.write(fh, text.as_bytes(), &ROOT).map(|_| ());
+        let c = self.tree.release(fh);
+        w.and(c)
+    }
+}
+
+#[test]
+fn directory_lists_exactly_the_files_and_unknown_names_are_enoent() {
+    let f = fixture(TreeOptions::default());
+    let names: Vec<&str> = f.tree.readdir(1).unwrap().iter().map(|e| e.2).collect();
+    assert_eq!(
+        names,
+        [
+            ".",
+            "..",
+            "log",
+            "log.json",
+            "pipe",
+            "config",
+            "stats",
+            "stats.json",
+            "errors"
+        ]
+    );
+    assert_eq!(f.tree.lookup(1, OsStr::new("nope")), Err(Errno::ENOENT));
+    assert_eq!(f.tree.lookup(1, OsStr::new("log")).unwrap().node, Node::Log);
+    assert_eq!(f.tree.getattr(99), Err(Errno::ENOENT));
+    let a = f.tree.getattr(Node::Config.ino()).unwrap();
+    assert_eq!((a.perm, a.uid, a.gid, a.size), (0o640, 0, 0, 0));
+    assert_eq!(f.tree.getattr(Node::Log.ino()).unwrap().perm, 0o440);
+}
+
+#[test]
+fn log_is_a_snapshot_per_open_and_mtime_moves() {
+    let mut f = fixture(TreeOptions::default());
+    let m0 = f.tree.getattr(Node::Log.ino()).unwrap().mtime_ns;
+    f.inject(5, b"/a");
+    let m1 = f.tree.getattr(Node::Log.ino()).unwrap().mtime_ns;
+    assert!(m1 >= m0);
+    let fh = f.tree.open(Node::Log.ino(), libc::O_RDONLY, &ROOT).unwrap();
+    f.inject(3, b"/b");
+    let first = f.read_all(fh);
+    assert_eq!(first.lines().count(), 5, "{first}");
+    assert!(first.lines().all(|l| l.contains(" path=\"/a\" ")));
+    f.tree.release(fh).unwrap();
+    let again = f.cat(Node::Log);
+    assert_eq!(again.lines().count(), 8);
+    let json = f.cat(Node::LogJson);
+    assert_eq!(json.lines().count(), 8);
+    for l in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["syscall"], "openat");
+    }
+}
+
+#[test]
+fn config_writes_apply_atomically_and_errors_explain() {
+    let f = fixture(TreeOptions::default());
+    f.write_config("exclude = openat\n").unwrap();
+    assert!(f.cat(Node::Config).contains("\nexclude = openat\n"));
+    let k = f.dev.config().unwrap();
+    assert_ne!(k.exclude_syscalls[0][257 / 64] & (1 << (257 % 64)), 0);
+
+    // A bad line anywhere refuses the whole write.
+    let before = f.cat(Node::Config);
+    assert_eq!(
+        f.write_config("snaplen = 12\nbogus_key = 1\n"),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(f.cat(Node::Config), before);
+    let errors = f.cat(Node::Errors);
+    assert!(errors.contains("bogus_key"), "{errors}");
+    assert!(errors.contains("nothing changed"), "{errors}");
+
+    // A last line without a newline is applied at close.
+    f.write_config("snaplen = 100").unwrap();
+    assert!(f.cat(Node::Config).contains("\nsnaplen = 100\n"));
+    assert_eq!(f.dev.config().unwrap().snaplen, 100);
+    // ... and a bad one fails the close.
+    assert_eq!(f.write_config("snaplen = 99999"), Err(Errno::EINVAL));
+    assert_eq!(f.dev.config().unwrap().snaplen, 100);
+
+    // Truncate (the shell's `>`) is accepted on config only.
+    assert!(f.tree.truncate(Node::Config.ino(), 0, &ROOT).is_ok());
+    assert_eq!(
+        f.tree.truncate(Node::Log.ino(), 0, &ROOT),
+        Err(Errno::EACCES)
+    );
+}
+
+#[test]
+fn oversized_config_write_is_refused() {
+    let f = fixture(TreeOptions::default());
+    let big = "# padding\n".repeat(7000);
+    assert_eq!(f.write_config(&big), Err(Errno::EFBIG));
+    assert!(f.cat(Node::Errors).contains("KiB"));
+}
+
+#[test]
+fn buffer_kb_rearms_the_rings_and_capture_goes_on() {
+    let mut f = fixture(TreeOptions::default());
+    f.inject(2, b"/before");
+    f.write_config("buffer_kb = 64\n").unwrap();
+    assert_eq!(f.dev.config().unwrap().ring_kb, 64);
+    assert_ne!(f.dev.config().unwrap().flags & abi::CFG_ENABLED, 0);
+    f.inject(3, b"/after");
+    let log = f.cat(Node::Log);
+    assert_eq!(log.matches("\"/before\"").count(), 2, "{log}");
+    assert_eq!(log.matches("\"/after\"").count(), 3, "{log}");
+}
+
+#[test]
+fn retain_changes_the_retention_limit() {
+    let f = fixture(TreeOptions::default());
+    f.write_config("retain = 2M\n").unwrap();
+    assert_eq!(f.tree.daemon().hub.retention.lock().limit(), 2 << 20);
+    assert!(f.cat(Node::Config).contains("retain = 2M"));
+}
+
+#[test]
+fn permissions_are_enforced_by_the_daemon() {
+    let f = fixture(TreeOptions::default());
+    for n in Node::FILES {
+        assert_eq!(
+            f.tree.open(n.ino(), libc::O_RDONLY, &USER),
+            Err(Errno::EACCES),
+            "{n:?}"
+        );
+    }
+    assert_eq!(
+        f.tree.open(Node::Log.ino(), libc::O_WRONLY, &ROOT),
+        Err(Errno::EACCES)
+    );
+    assert_eq!(
+        f.tree.access(Node::Log.ino(), libc::R_OK, &USER),
+        Err(Errno::EACCES)
+    );
+    assert_eq!(f.tree.access(Node::Log.ino(), libc::R_OK, &ROOT), Ok(()));
+
+    // gid= gives the group read access, never write access.
+    let g = fixture(TreeOptions {
+        gid: 1000,
+        read_only: false,
+    });
+    let fh = g.tree.open(Node::Log.ino(), libc::O_RDONLY, &USER).unwrap();
+    g.tree.release(fh).unwrap();
+    assert_eq!(
+        g.tree.open(Node::Config.ino(), libc::O_WRONLY, &USER),
+        Err(Errno::EACCES)
+    );
+    let fh = g
+        .tree
+        .open(Node::Config.ino(), libc::O_RDWR, &ROOT)
+        .unwrap();
+    assert_eq!(
+        g.tree.write(fh, b"snaplen = 1\n", &USER),
+        Err(Errno::EACCES)
+    );
+    g.tree.release(fh).unwrap();
+}
+
+#[test]
+fn read_only_mount_refuses_config_writes_with_erofs() {
+    let f = fixture(TreeOptions {
+        gid: 0,
+        read_only: true,
+    });
+    assert_eq!(f.write_config("snaplen = 1\n"), Err(Errno::EROFS));
+    assert_eq!(
+        f.tree.truncate(Node::Config.ino(), 0, &ROOT),
+        Err(Errno::EROFS)
+    );
+    assert!(f.cat(Node::Config).contains("snaplen = 256"));
+}
+
+#[test]
+fn pipe_streams_new_records_nonblocking_and_blocking() {
+    let mut f = fixture(TreeOptions::default());
+    f.inject(4, b"/old");
+    let fh = f
+        .tree
+        .open(Node::Pipe.ino(), libc::O_RDONLY, &ROOT)
+        .unwrap();
+    assert_eq!(
+        f.read_sync(fh, 0, 4096, libc::O_NONBLOCK),
+        Err(Errno::EAGAIN)
+    );
+    // poll: not ready; the wake-up fires when data comes.
+    let woken = Arc::new(AtomicBool::new(false));
+    let w = woken.clone();
+    let ready = f
+        .tree
+        .poll(fh, Some(Box::new(move || w.store(true, Ordering::SeqCst))))
+        .unwrap();
+    assert!(!ready);
+    // A blocking read waits, then gets the new record.
+    let (tx, rx) = mpsc::channel();
+    let me = nix::unistd::gettid().as_raw() as u32;
+    f.tree
+        .read(fh, 0, 65536, 0, me, Box::new(move |r| tx.send(r).unwrap()));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    f.inject(1, b"/new");
+    let got =
+        String::from_utf8(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap()).unwrap();
+    assert_eq!(got.lines().count(), 1, "{got}");
+    assert!(got.contains("\"/new\""));
+    // Blocked reads are woken before pollers: the wake-up may come a bit later.
+    wait_for("the poll wake-up", || woken.load(Ordering::SeqCst));
+    f.tree.release(fh).unwrap();
+}
+
+#[test]
+fn stats_show_kernel_and_daemon_counters() {
+    let mut f = fixture(TreeOptions::default());
+    f.inject(6, b"/s");
+    let s = f.cat(Node::Stats);
+    assert!(s.contains("openat"), "{s}");
+    let j: serde_json::Value = serde_json::from_str(f.cat(Node::StatsJson).trim()).unwrap();
+    assert!(j.is_object());
+    let text = j.to_string();
+    assert!(text.contains("openat"), "{text}");
+    assert!(text.contains("retain"), "{text}");
+}
+
+#[test]
+fn shutdown_ends_waiting_reads_with_eof() {
+    let f = fixture(TreeOptions::default());
+    let fh = f
+        .tree
+        .open(Node::Pipe.ino(), libc::O_RDONLY, &ROOT)
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let me = nix::unistd::gettid().as_raw() as u32;
+    f.tree
+        .read(fh, 0, 4096, 0, me, Box::new(move |r| tx.send(r).unwrap()));
+    f.tree.daemon().shutdown();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Ok(Vec::new())
+    );
+    // Capture is off after shutdown: nobody reads it.
+    assert_eq!(f.dev.config().unwrap().flags & abi::CFG_ENABLED, 0);
+}
