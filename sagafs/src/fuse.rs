@@ -21,6 +21,12 @@ use crate::tree::{Attr, Cred, Node, Tree};
 /// How long the kernel may cache attributes and entries.
 const TTL: Duration = Duration::from_secs(1);
 
+/// The I/O size reported in `st_blksize`: tools such as cat read this
+/// much at a time, and every FUSE read is a round trip through the
+/// daemon. 1 MiB is what the kernel passes in one read (256 pages, the
+/// default limit of FUSE_MAX_PAGES, which fuser negotiates).
+const BLKSIZE: u32 = 1 << 20;
+
 /// The FUSE file system over a [`Tree`].
 pub struct SagaFs {
     tree: Arc<Tree>,
@@ -68,7 +74,7 @@ fn file_attr(a: &Attr) -> FileAttr {
         uid: a.uid,
         gid: a.gid,
         rdev: 0,
-        blksize: 4096,
+        blksize: BLKSIZE,
         flags: 0,
     }
 }

@@ -116,6 +116,118 @@ impl Record {
     }
 }
 
+/// A captured path borrowed from a [`Record`] or from encoded bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathRef<'a> {
+    pub bytes: &'a [u8],
+    pub truncated: bool,
+    pub fault: bool,
+}
+
+impl PathRef<'_> {
+    pub fn to_owned(self) -> CapturedPath {
+        CapturedPath {
+            bytes: self.bytes.to_vec(),
+            truncated: self.truncated,
+            fault: self.fault,
+        }
+    }
+}
+
+/// A record whose comm and paths are borrowed: what the formatters read.
+/// [`Record::view`] gives one for a decoded record and [`decode_ref`] one
+/// straight from the kernel's layout, without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub cpu: u32,
+    pub seq: u64,
+    pub time_ns: u64,
+    pub abi: Abi,
+    pub nr: i32,
+    pub flags: u16,
+    pub pid: u32,
+    pub tid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub loginuid: u32,
+    pub comm: &'a [u8],
+    pub args: [u64; 6],
+    pub ret: i64,
+    pub paths: [Option<PathRef<'a>>; 2],
+}
+
+impl RecordRef<'_> {
+    /// See [`Record::noreturn`].
+    pub fn noreturn(&self) -> bool {
+        self.flags & abi::RF_NORETURN != 0
+    }
+
+    /// See [`Record::entry_lost`].
+    pub fn entry_lost(&self) -> bool {
+        self.flags & abi::RF_ENTRY_LOST != 0
+    }
+
+    /// The owned record.
+    pub fn to_record(&self) -> Record {
+        Record {
+            cpu: self.cpu,
+            seq: self.seq,
+            time_ns: self.time_ns,
+            abi: self.abi,
+            nr: self.nr,
+            flags: self.flags,
+            pid: self.pid,
+            tid: self.tid,
+            ppid: self.ppid,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            loginuid: self.loginuid,
+            comm: self.comm.to_vec(),
+            args: self.args,
+            ret: self.ret,
+            paths: self.paths.map(|p| p.map(PathRef::to_owned)),
+        }
+    }
+}
+
+impl Record {
+    /// The borrowed view of this record.
+    pub fn view(&self) -> RecordRef<'_> {
+        fn path(p: &Option<CapturedPath>) -> Option<PathRef<'_>> {
+            p.as_ref().map(|p| PathRef {
+                bytes: &p.bytes,
+                truncated: p.truncated,
+                fault: p.fault,
+            })
+        }
+        RecordRef {
+            cpu: self.cpu,
+            seq: self.seq,
+            time_ns: self.time_ns,
+            abi: self.abi,
+            nr: self.nr,
+            flags: self.flags,
+            pid: self.pid,
+            tid: self.tid,
+            ppid: self.ppid,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            loginuid: self.loginuid,
+            comm: &self.comm,
+            args: self.args,
+            ret: self.ret,
+            paths: [path(&self.paths[0]), path(&self.paths[1])],
+        }
+    }
+}
+
 /// What a ring consumer yields, in time order across CPUs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
@@ -165,14 +277,17 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+#[inline]
 fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_ne_bytes([b[off], b[off + 1]])
 }
 
+#[inline]
 fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_ne_bytes(b[off..off + 4].try_into().expect("4 bytes"))
 }
 
+#[inline]
 fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_ne_bytes(b[off..off + 8].try_into().expect("8 bytes"))
 }
@@ -192,6 +307,12 @@ pub fn peek_header(b: &[u8]) -> Option<(usize, u16)> {
 /// Decodes one `SAGAFS_REC_SYSCALL` record from the start of `b`.
 /// `b` may extend past the record; the record's own size bounds it.
 pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
+    decode_ref(b).map(|r| r.to_record())
+}
+
+/// [`decode`] without copying: comm and paths borrow from `b`.
+#[inline]
+pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
     let hdr = size_of::<Raw>();
     if b.len() < hdr {
         return Err(DecodeError::Short { len: b.len() });
@@ -203,6 +324,7 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
             available: b.len(),
         });
     }
+    let b = &b[..size];
     let type_ = u16_at(b, offset_of!(Raw, type_));
     if type_ != abi::REC_SYSCALL {
         return Err(DecodeError::NotSyscall { type_ });
@@ -232,13 +354,13 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
     let present = [abi::RF_PATH0, abi::RF_PATH1];
     let trunc = [abi::RF_PATH0_TRUNC, abi::RF_PATH1_TRUNC];
     let fault = [abi::RF_PATH0_FAULT, abi::RF_PATH1_FAULT];
-    let mut paths: [Option<CapturedPath>; 2] = [None, None];
+    let mut paths: [Option<PathRef<'_>>; 2] = [None, None];
     let mut off = hdr;
     for i in 0..2 {
         let len = lens[i] as usize;
         if flags & present[i] != 0 {
-            paths[i] = Some(CapturedPath {
-                bytes: b[off..off + len].to_vec(),
+            paths[i] = Some(PathRef {
+                bytes: &b[off..off + len],
                 truncated: flags & trunc[i] != 0,
                 fault: flags & fault[i] != 0,
             });
@@ -246,7 +368,7 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         off += len;
     }
 
-    Ok(Record {
+    Ok(RecordRef {
         cpu: u32_at(b, offset_of!(Raw, cpu)),
         seq: u64_at(b, offset_of!(Raw, seq)),
         time_ns: u64_at(b, offset_of!(Raw, time_ns)),
@@ -261,7 +383,7 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         euid: u32_at(b, offset_of!(Raw, euid)),
         egid: u32_at(b, offset_of!(Raw, egid)),
         loginuid: u32_at(b, offset_of!(Raw, loginuid)),
-        comm: comm_raw[..comm_len].to_vec(),
+        comm: &comm_raw[..comm_len],
         args,
         ret: u64_at(b, offset_of!(Raw, ret)) as i64,
         paths,
@@ -377,6 +499,8 @@ mod tests {
         assert_eq!(b.len(), r.encoded_len());
         let d = decode(&b).unwrap();
         assert_eq!(d, r);
+        assert_eq!(decode_ref(&b).unwrap(), r.view());
+        assert_eq!(r.view().to_record(), r);
         assert!(d.is_error());
     }
 

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::format::{Format, LostReason};
-use crate::record::{decode, encode, Item};
+use crate::record::{decode, decode_ref, encode, Item};
 
 /// Entries per chunk: a snapshot clones at most this many from the chunk
 /// that is still being filled.
@@ -78,8 +78,8 @@ impl Entry {
     /// Appends the entry's line in `format`.
     pub fn render(&self, format: Format, out: &mut Vec<u8>) {
         match &self.stored {
-            Stored::Record { bytes, .. } => match decode(bytes) {
-                Ok(r) => format.record(out, &r),
+            Stored::Record { bytes, .. } => match decode_ref(bytes) {
+                Ok(r) => format.view(out, &r),
                 Err(e) => log::error!("a retained record does not decode: {e}"),
             },
             Stored::Lost { cpu, count } => {

@@ -35,6 +35,12 @@ fn push_hex(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
 }
 
+/// Whether `s` is its own escaped form (plain ASCII needing nothing).
+#[inline]
+pub(crate) fn is_plain(s: &[u8]) -> bool {
+    s.iter().all(|&b| b < 0x80 && !ascii_needs_escape(b))
+}
+
 /// Appends the escaped form of `s` to `out`.
 pub fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     let mut i = 0;

@@ -10,8 +10,9 @@
 //! `escape::unescape()` of it gives the original bytes back.
 
 use super::{Line, LostReason};
+use crate::device::abi::SLOT_OTHER;
 use crate::names;
-use crate::record::{CapturedPath, Record};
+use crate::record::{PathRef, Record, RecordRef};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -30,6 +31,14 @@ fn json_needs_u(c: char) -> bool {
         | '\u{200e}' | '\u{200f}'
         | '\u{2028}'..='\u{202e}'
         | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `s` goes into a JSON string as it is (ASCII without quote,
+/// backslash or control characters).
+#[inline]
+pub(crate) fn is_plain(s: &[u8]) -> bool {
+    s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// Appends `s` as a JSON string literal, quotes included.
@@ -93,9 +102,9 @@ fn write_time_fields(l: &mut Line, time_ns: u64) {
     key_u64(l, b",\"time_ns\":", time_ns);
 }
 
-fn write_path(l: &mut Line, p: &CapturedPath) {
+fn write_path(l: &mut Line, p: &PathRef) {
     l.raw(b"{\"path\":");
-    write_str(l.out(), &p.bytes);
+    l.json_str(p.bytes);
     key_bool(l, b",\"truncated\":", p.truncated);
     key_bool(l, b",\"unreadable\":", p.fault);
     l.byte(b'}');
@@ -109,6 +118,11 @@ fn write_path(l: &mut Line, p: &CapturedPath) {
 /// `paths` lists the captured paths in order; when only the second one
 /// was captured the first is `null`. It is empty for `entry_lost` records.
 pub fn write_record(out: &mut Vec<u8>, r: &Record) {
+    write_view(out, &r.view());
+}
+
+/// [`write_record`] of a borrowed record.
+pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
     let mut l = Line::new(out);
     let l = &mut l;
     write_time_fields(l, r.time_ns);
@@ -128,11 +142,14 @@ pub fn write_record(out: &mut Vec<u8>, r: &Record) {
         l.u64(r.loginuid.into());
     }
     key(l, b",\"comm\":");
-    write_str(l.out(), &r.comm);
+    l.json_str(r.comm);
     key(l, b",\"abi\":\"");
     l.raw(r.abi.as_str().as_bytes());
     key(l, b"\",\"syscall\":\"");
-    l.raw(names::name(r.abi, r.nr).as_bytes());
+    match names::slot_of(r.abi, r.nr) {
+        SLOT_OTHER => l.raw(names::name(r.abi, r.nr).as_bytes()),
+        slot => l.raw(names::slot_name(r.abi, slot).as_bytes()),
+    }
     key(l, b"\",\"nr\":");
     l.i64(r.nr.into());
     key(l, b",\"args\":[");
@@ -193,7 +210,7 @@ mod tests {
     use crate::device::abi;
     use crate::format::escape::unescape;
     use crate::format::text::tests::sample;
-    use crate::record::Abi;
+    use crate::record::{Abi, CapturedPath};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 

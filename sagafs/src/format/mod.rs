@@ -14,7 +14,7 @@ pub mod text;
 
 use std::fmt;
 
-use crate::record::{Item, Record};
+use crate::record::{Item, Record, RecordRef};
 use line::Line;
 
 /// Why records were lost; shown as `reason=` in the log.
@@ -56,9 +56,15 @@ pub enum Format {
 impl Format {
     /// Appends one record, newline included.
     pub fn record(self, out: &mut Vec<u8>, r: &Record) {
+        self.view(out, &r.view())
+    }
+
+    /// Appends one borrowed record (e.g. from `record::decode_ref`),
+    /// newline included.
+    pub fn view(self, out: &mut Vec<u8>, r: &RecordRef) {
         match self {
-            Format::Text => text::write_record(out, r),
-            Format::Json => json::write_record(out, r),
+            Format::Text => text::write_view(out, r),
+            Format::Json => json::write_view(out, r),
         }
     }
 

@@ -7,23 +7,23 @@
 //! 2026-11-21T22:30:01.123456789Z cpu=1 lost=17 reason=ring_full
 //! ```
 
-use super::escape::escape_into;
 use super::{Line, LostReason};
+use crate::device::abi::SLOT_OTHER;
 use crate::names;
-use crate::record::{CapturedPath, Record};
+use crate::record::{PathRef, Record, RecordRef};
 
 fn field_u64(l: &mut Line, key: &[u8], v: u64) {
     l.raw(key);
     l.u64(v);
 }
 
-fn write_path(l: &mut Line, p: &Option<CapturedPath>) {
+fn write_path(l: &mut Line, p: &Option<PathRef>) {
     match p {
         None => l.byte(b'-'),
         Some(p) if p.fault => l.raw(b"(unreadable)"),
         Some(p) => {
             l.byte(b'"');
-            escape_into(l.out(), &p.bytes);
+            l.escaped(p.bytes);
             l.byte(b'"');
             if p.truncated {
                 l.raw(b"...");
@@ -34,7 +34,7 @@ fn write_path(l: &mut Line, p: &Option<CapturedPath>) {
 
 /// Appends the result: ` = 3`, ` = -1 ENOENT`, or ` = ?` for a call that
 /// does not return.
-fn write_result(l: &mut Line, r: &Record) {
+fn write_result(l: &mut Line, r: &RecordRef) {
     l.raw(b" = ");
     if r.noreturn() {
         l.byte(b'?');
@@ -48,6 +48,11 @@ fn write_result(l: &mut Line, r: &Record) {
 
 /// Appends the log line of `r`, newline included.
 pub fn write_record(out: &mut Vec<u8>, r: &Record) {
+    write_view(out, &r.view());
+}
+
+/// [`write_record`] of a borrowed record.
+pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
     let mut l = Line::new(out);
     l.time(r.time_ns, true);
     field_u64(&mut l, b" cpu=", r.cpu.into());
@@ -66,10 +71,13 @@ pub fn write_record(out: &mut Vec<u8>, r: &Record) {
     if r.comm.is_empty() {
         l.raw(b"\"\"");
     } else {
-        escape_into(l.out(), &r.comm);
+        l.escaped(r.comm);
     }
     l.raw(b" syscall=");
-    names::write_display(l.out(), r.abi, r.nr);
+    match names::slot_of(r.abi, r.nr) {
+        SLOT_OTHER => names::write_display(l.out(), r.abi, r.nr),
+        slot => l.raw(names::slot_display(r.abi, slot).as_bytes()),
+    }
     l.raw(b" args=");
     for (i, a) in r.args.iter().enumerate() {
         if i > 0 {
@@ -112,7 +120,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::device::abi;
     use crate::format::escape::unescape;
-    use crate::record::Abi;
+    use crate::record::{Abi, CapturedPath};
 
     pub(crate) fn sample() -> Record {
         Record {
