@@ -9,7 +9,9 @@
 # 3. `make install` (DESTDIR empty) installs everything, runs depmod, and
 #    `mount -t sagafs` then loads the module by itself and mounts through
 #    /sbin/mount.sagafs; fake mounts, bad options, a second mount and a
-#    non-root caller fail with their messages; `make uninstall` cleans up.
+#    non-root caller fail with their messages;
+# 4. `mount -t fuse.sagafs` through mount.fuse3 runs /usr/sbin/sagafs;
+#    `make uninstall` cleans up.
 #
 # BIN_DIR (default target/release) holds sagafs and mount-sagafs.
 set -u
@@ -91,6 +93,28 @@ expect 32 "mount.sagafs: sagafs is already mounted on $mnt (unmount it first: um
 umount $mnt && ok "umount" || not_ok "umount"
 for _ in $(seq 50); do pgrep -x sagafs >/dev/null || break; sleep 0.1; done
 pgrep -x sagafs >/dev/null && not_ok "daemon still running after umount" || ok "daemon gone after umount"
+# 4. mount -t fuse.sagafs: mount(8) runs mount.fuse3, which runs the
+# program named by the subtype from PATH (/usr/sbin/sagafs) as
+# `sagafs SOURCE DIR -o OPTS,dev,suid`.  mount.fuse3 loads no module.
+modprobe sagafs && ok "modprobe sagafs" || not_ok "modprobe sagafs"
+expect 0 "" "mount -t fuse.sagafs (through mount.fuse3)" -- \
+	mount -t fuse.sagafs -o retain=16M,nofail sagafs $mnt
+if grep -q "^sagafs $mnt fuse.sagafs " /proc/mounts; then ok "fuse.sagafs mount shows as fuse.sagafs"
+else not_ok "fuse.sagafs mount: $(grep " $mnt " /proc/mounts)"; fi
+fdaemon=$(pgrep -o -x sagafs)
+[ "$(readlink "/proc/${fdaemon:-1}/exe")" = /usr/sbin/sagafs ] && ok "the daemon is /usr/sbin/sagafs" ||
+	not_ok "daemon: pid '$fdaemon' exe $(readlink "/proc/${fdaemon:-1}/exe")"
+tr '\0' ' ' <"/proc/${fdaemon:-1}/cmdline" | grep -q -- " -o \(.*,\)\?retain=16M\(,\|\s\)" && ok "retain=16M reached the daemon" ||
+	not_ok "daemon command line: $(tr '\0' ' ' <"/proc/${fdaemon:-1}/cmdline")"
+logged=0
+for _ in $(seq 50); do [ -n "$(head -n 1 $mnt/log 2>/dev/null)" ] && { logged=1; break; }; sleep 0.1; done
+[ $logged = 1 ] && grep -q ' syscall=' $mnt/log && ok "log readable through the fuse.sagafs mount" ||
+	not_ok "log: $(head -c 200 $mnt/log 2>&1)"
+umount $mnt && ok "umount of the fuse.sagafs mount" || not_ok "umount of the fuse.sagafs mount"
+for _ in $(seq 50); do pgrep -x sagafs >/dev/null || break; sleep 0.1; done
+pgrep -x sagafs >/dev/null && not_ok "daemon (or guardian) still running: $(pgrep -a sagafs)" ||
+	ok "daemon and guardian gone after umount"
+grep -q " $mnt " /proc/mounts && not_ok "a mount is left on $mnt" || ok "nothing left mounted on $mnt"
 expect 0 "" "make uninstall" -- make --no-print-directory -s uninstall KVER="$kver" ${MAKEVARS:-}
 [ -e /sbin/mount.sagafs ] && not_ok "mount.sagafs left behind" || ok "mount.sagafs removed"
 

@@ -1,5 +1,6 @@
 //! The mount point: it must exist, be a directory, and not already carry
-//! a sagafs mount (read from /proc/self/mountinfo).
+//! a live sagafs mount (read from /proc/self/mountinfo).  A dead sagafs
+//! mount (its daemon was killed) is detached first, with a message.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -15,8 +16,8 @@ pub fn check(dir: &Path) -> Result<PathBuf, Failure> {
     let d = dir.display();
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| Failure::mount(format!("cannot read /proc/self/mountinfo: {e}")))?;
-    let mounted = |p: &Path| {
-        if sagafs_mounted_at(&mountinfo, p) {
+    let mounted = |info: &str, p: &Path| {
+        if sagafs_mounted_at(info, p) {
             Err(Failure::mount(format!(
                 "sagafs is already mounted on {} (unmount it first: umount {})",
                 p.display(),
@@ -26,8 +27,13 @@ pub fn check(dir: &Path) -> Result<PathBuf, Failure> {
             Ok(())
         }
     };
+    let mut mountinfo = mountinfo;
     if let Some(p) = resolve_parent(dir) {
-        mounted(&p)?;
+        if sagafs_mounted_at(&mountinfo, &p) && remove_dead(&p)? {
+            mountinfo = fs::read_to_string("/proc/self/mountinfo")
+                .map_err(|e| Failure::mount(format!("cannot read /proc/self/mountinfo: {e}")))?;
+        }
+        mounted(&mountinfo, &p)?;
     }
     let meta = fs::metadata(dir).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
@@ -49,8 +55,22 @@ pub fn check(dir: &Path) -> Result<PathBuf, Failure> {
     }
     let canon =
         fs::canonicalize(dir).map_err(|e| Failure::mount(format!("mount point {d}: {e}")))?;
-    mounted(&canon)?;
+    mounted(&mountinfo, &canon)?;
     Ok(canon)
+}
+
+/// Detaches the sagafs mount on `p` if its daemon is gone (a dead mount:
+/// statfs fails with ENOTCONN), saying so on stderr.  Returns whether it
+/// did; a live mount is left for the "already mounted" check.
+fn remove_dead(p: &Path) -> Result<bool, Failure> {
+    let done = sagafs::daemon::guardian::detach_if_dead(p).map_err(Failure::mount)?;
+    if done {
+        eprintln!(
+            "mount.sagafs: {} was a dead sagafs mount (its daemon had ended): detached it (umount -l)",
+            p.display()
+        );
+    }
+    Ok(done)
 }
 
 /// DIR with its parent resolved but DIR itself not looked at.
@@ -167,6 +187,40 @@ mod tests {
         assert_eq!(unescape("a\\040b\\011c\\134d"), "a b\tc\\d");
         assert_eq!(unescape("trail\\04"), "trail\\04");
         assert_eq!(unescape("\\777"), "\\777");
+    }
+
+    /// Needs root and /dev/fuse, like the other FUSE tests.
+    #[test]
+    fn a_dead_sagafs_mount_is_detached() {
+        use std::os::fd::AsRawFd;
+        let dir = PathBuf::from(format!("/tmp/mount-sagafs-dead-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        {
+            // Mounted, then its /dev/fuse descriptor closed: dead.
+            let fuse = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/fuse")
+                .unwrap();
+            let data = format!(
+                "fd={},rootmode=40000,user_id=0,group_id=0",
+                fuse.as_raw_fd()
+            );
+            nix::mount::mount(
+                Some("sagafs"),
+                &dir,
+                Some("fuse.sagafs"),
+                nix::mount::MsFlags::MS_NOSUID,
+                Some(data.as_str()),
+            )
+            .unwrap();
+        }
+        let e = fs::metadata(&dir).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(Errno::ENOTCONN as i32));
+        assert_eq!(check(&dir), Ok(dir.clone()));
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!sagafs_mounted_at(&info, &dir));
+        fs::remove_dir(&dir).unwrap();
     }
 
     #[test]

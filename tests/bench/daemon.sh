@@ -43,7 +43,7 @@ cleanup() {
 	umount "$tmpfs" 2>/dev/null
 }
 trap cleanup EXIT
-pid=$(pgrep -n -x sagafs)
+pid=$(pgrep -o -x sagafs) # the daemon, older than its guardian
 [ -n "$pid" ] || fail "no sagafs process"
 
 stat_of() { # stat_of KEY: a value of the stats file's first block

@@ -10,8 +10,10 @@
 # exact record counts in log and log.json, config exclusion while stats
 # keep counting, that a file name with a newline cannot forge a line, that
 # a non-root user can neither read the log nor write config, that a second
-# consumer is refused by pid, and that umount and SIGTERM end the daemon
-# without leaving a mount behind.  Prints one "ok"/"not ok" line per check
+# consumer is refused by pid, that umount and SIGTERM end the daemon
+# without leaving a mount behind, and that after kill -9 the guardian
+# removes the dead mount (or, guardian killed too, mount.sagafs and sagafs
+# detach it) so that mounting again works.  Prints one "ok"/"not ok" line per check
 # and ends with "N passed, M failed"; exits 1 if any failed.
 set -u
 
@@ -19,6 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin=${SAGAFS_BIN:-$repo/target/release/sagafs}
 mp=/tmp/sagafs
+helper=$(dirname "$bin")/mount-sagafs
 N=${E2E_N:-25}
 passed=0
 failed=0
@@ -82,7 +85,7 @@ eq "sagafs daemonizes and exits 0 once mounted" "$?" 0
 out=$(head -n 1 /tmp/e2e-daemon.log)
 check "mount shows as fuse.sagafs" mounted
 [ -n "$out" ] && echo "# sagafs said: $out"
-daemon=$(pgrep -x sagafs | head -n 1)
+daemon=$(pgrep -o -x sagafs)
 check "the daemon runs" test -n "$daemon"
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -211,6 +214,59 @@ wait "$fg"
 eq "with exit status 0" "$?" 0
 check "no mount is left after SIGTERM" not_mounted
 check "the pipe reader ended" wait_until gone "$holder"
+
+# --- the guardian: a killed daemon leaves no dead mount behind ---
+JOURNAL_STREAM=e2e "$bin" -o allow_other sagafs "$mp" 2>>/tmp/e2e-daemon.log
+eq "mount again for the guardian checks" "$?" 0
+daemon=$(pgrep -o -x sagafs)
+guardian=$(pgrep -f -- "--guardian $daemon $mp\$")
+check "a guardian runs ($guardian), child of the daemon" \
+	test -n "$guardian" -a "$(ps -o ppid= -p "${guardian:-1}" | tr -d ' ')" = "$daemon"
+log_has_lines() { [ -n "$(head -n 1 "$mp/log")" ]; }
+holds() { ls -l "/proc/$1/fd/" | grep -E -q '/dev/(fuse|sagafs)'; }
+check "the guardian holds neither /dev/fuse nor /dev/sagafs" eval "! holds ${guardian:-1}"
+check "the daemon does hold them" holds "$daemon"
+check "the guardian maps no ring" eval "! grep -q /dev/sagafs /proc/${guardian:-1}/maps"
+check "the guardian ignores SIGTERM while the daemon lives" sh -c \
+	"kill -TERM $guardian; sleep 0.5; kill -0 $guardian && grep -q ' $mp fuse.sagafs ' /proc/mounts"
+kill -9 "$daemon"
+gone_within_2s() { for _ in $(seq 20); do not_mounted && return 0; sleep 0.1; done; return 1; }
+check "kill -9: the mount is gone within 2 s" gone_within_2s
+check "the mount point is an ordinary directory again" sh -c \
+	"test -d '$mp' && ls '$mp' >/dev/null && ! findmnt -M '$mp' >/dev/null"
+check "the guardian ended" wait_until gone "$guardian"
+grep -q "detached the dead mount on $mp" /tmp/e2e-daemon.log
+eq "the guardian logged the detach" "$?" 0
+JOURNAL_STREAM=e2e "$bin" -o allow_other sagafs "$mp" 2>>/tmp/e2e-daemon.log
+eq "mounting again after kill -9 works" "$?" 0
+check "the log is readable on the new mount" wait_until log_has_lines
+daemon=$(pgrep -o -x sagafs)
+guardian=$(pgrep -f -- "--guardian $daemon $mp\$")
+# Both killed: the dead mount stays until mount.sagafs or sagafs clears it.
+kill -9 "$guardian" && kill -9 "$daemon"
+wait_until gone "$daemon"
+dead() { stat "$mp" 2>&1 | grep -q "Transport endpoint is not connected"; }
+check "killing guardian and daemon leaves a dead mount" wait_until dead
+out=$("$helper" sagafs "$mp" -o allow_other 2>&1)
+eq "mount.sagafs mounts over the dead mount" "$?" 0
+check "and says it detached it ($out)" sh -c "echo \"\$1\" | grep -q 'was a dead sagafs mount.*detached it'" _ "$out"
+check "the log is readable after mount.sagafs" wait_until log_has_lines
+check "exactly one sagafs mount on $mp" test "$(grep -c " $mp fuse.sagafs " /proc/mounts)" = 1
+daemon=$(pgrep -o -x sagafs)
+kill -9 "$(pgrep -f -- "--guardian $daemon $mp\$")" && kill -9 "$daemon"
+wait_until gone "$daemon"
+check "a dead mount again" wait_until dead
+out=$("$bin" sagafs "$mp" 2>&1)
+eq "sagafs itself also mounts over a dead mount" "$?" 0
+check "and says so ($out)" sh -c "echo \"\$1\" | grep -q 'was a dead sagafs mount'" _ "$out"
+daemon=$(pgrep -o -x sagafs)
+guardian=$(pgrep -f -- "--guardian $daemon $mp\$")
+umount "$mp"
+eq "clean umount" "$?" 0
+check "the daemon exits" wait_until gone "$daemon"
+check "the guardian exits quietly with it" wait_until gone "$guardian"
+check "no mount is left" not_mounted
+check "no sagafs process is left" eval "! pgrep -x sagafs"
 
 if [ "$failed" != 0 ]; then
 	echo "# the daemon's log:"

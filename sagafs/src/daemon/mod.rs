@@ -8,10 +8,12 @@
 //! - `collector`: the thread that drains the rings.
 //! - `stream`: `pipe` readers and the server of blocked reads.
 //! - `errors`: the `errors` file.
+//! - `guardian`: removes the mount of a daemon that was killed.
 //! - `start`: command line start-up, daemonizing, signals, logging.
 
 pub mod collector;
 pub mod errors;
+pub mod guardian;
 pub mod hub;
 pub mod logging;
 pub mod retention;

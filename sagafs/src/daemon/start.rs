@@ -9,7 +9,10 @@
 //! first process exits 0 only after `ok` (the mount is live), else it
 //! prints the line and exits 1.  SIGTERM, SIGINT and SIGHUP unmount and
 //! exit; an external `umount` ends the daemon too.  A busy mount point is
-//! detached lazily so that no dead mount is left behind.
+//! detached lazily so that no dead mount is left behind.  Once mounted,
+//! the main thread starts the guardian (`guardian`), which detaches the
+//! mount if the daemon is killed; a dead sagafs mount found on the mount
+//! point at start is detached too.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -21,7 +24,7 @@ use clap::{Arg, ArgAction};
 use fuser::{MountOption, Session, SessionACL, SessionUnmounter};
 use nix::sys::signal::{SigSet, Signal};
 
-use super::{logging, Daemon};
+use super::{guardian, logging, Daemon};
 use crate::config::{self, Settings};
 use crate::device::{Backend, Device};
 use crate::fuse::SagaFs;
@@ -95,6 +98,7 @@ pub fn parse_args<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap
 /// Checks the mount point: an existing directory, not already a sagafs
 /// mount.  Returns its canonical path.
 pub fn check_mountpoint(p: &Path) -> Result<PathBuf, String> {
+    remove_dead_mount(p)?;
     let canon = p.canonicalize().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             format!(
@@ -125,6 +129,33 @@ pub fn check_mountpoint(p: &Path) -> Result<PathBuf, String> {
         }
     }
     Ok(canon)
+}
+
+/// Detaches a dead sagafs mount (its daemon was killed) on `p`, which is
+/// looked up with its parent resolved and itself untouched: stat on a dead
+/// mount fails.
+fn remove_dead_mount(p: &Path) -> Result<(), String> {
+    let (Some(name), Some(parent)) = (p.file_name(), p.parent()) else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let Ok(parent) = parent.canonicalize() else {
+        return Ok(());
+    };
+    let target = parent.join(name);
+    if guardian::detach_if_dead(&target)? {
+        let msg = format!(
+            "{} was a dead sagafs mount (its daemon had ended): detached it",
+            target.display()
+        );
+        log::warn!("{msg}");
+        eprintln!("sagafs: {msg}");
+    }
+    Ok(())
 }
 
 /// The settings to start with: the device's current configuration with
@@ -317,7 +348,11 @@ fn spawn_daemon() -> ExitCode {
 
 /// The `sagafs` program.
 pub fn main() -> ExitCode {
-    let cli = match parse_args(std::env::args_os()) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Some(req) = guardian::request(argv.get(1..).unwrap_or_default()) {
+        return guardian::run(&req);
+    }
+    let cli = match parse_args(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -375,6 +410,11 @@ pub fn main() -> ExitCode {
         .unwrap_or_else(|_| cli.mountpoint.clone());
     log::info!("mounted on {}", mp.display());
     report.ok();
+    // From the main thread, which lives as long as the process: the
+    // parent-death signal follows the thread that started the guardian.
+    if let Err(e) = guardian::spawn(&mp, cli.daemon_child) {
+        log::error!("cannot start the guardian (a killed daemon would leave a dead mount): {e}");
+    }
 
     let unmounter = mounted.unmounter();
     let daemon = mounted.daemon().clone();
@@ -426,6 +466,25 @@ mod tests {
         assert!(args(&["sagafs", "a", "b", "c"]).is_err());
         assert!(args(&["sagafs", "-x", "/m"]).is_err());
         assert!(args(&["sagafs", "-o"]).is_err());
+    }
+
+    #[test]
+    fn what_mount_fuse3_passes() {
+        // mount -t fuse.sagafs -o retain=16M,nofail sagafs /x runs this
+        // (mount.fuse3 drops nofail, adds dev,suid; mount(8) adds rw).
+        let c = args(&["sagafs", "sagafs", "/x", "-o", "rw,retain=16M,dev,suid"]).unwrap();
+        assert!(!c.foreground && !c.daemon_child);
+        assert_eq!(c.mountpoint, PathBuf::from("/x"));
+        let o = options::parse(&c.options).unwrap();
+        assert_eq!(o.retain, Some(16 << 20));
+        assert!(!o.read_only);
+        let c = args(&["sagafs", "sagafs", "/x", "-o", "nodev,nosuid"]).unwrap();
+        let o = options::parse(&c.options).unwrap();
+        let flags = o.fuse_flags();
+        assert!(flags.contains(&MountOption::NoDev) && flags.contains(&MountOption::NoSuid));
+        // Without options at all.
+        let c = args(&["sagafs", "sagafs", "/x"]).unwrap();
+        assert_eq!(c.options, "");
     }
 
     #[test]
