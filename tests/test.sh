@@ -30,9 +30,9 @@ die() {
 count() {
 	local file=$1 stage=$2 p f
 	read -r p f < <(awk '
-		match($0, /^(test result: [a-z]+\. |[A-Za-z_-]+: )?[0-9]+ passed[;,] [0-9]+ failed/) {
+		match($0, /^(test result: [a-z]+\. |[A-Za-z0-9_-]+: )?[0-9]+ passed[;,] [0-9]+ failed/) {
 			s = substr($0, RSTART, RLENGTH)
-			sub(/^[^0-9]*/, "", s)
+			sub(/^(test result: [a-z]+\. |[A-Za-z0-9_-]+: )/, "", s)
 			split(s, a, /[^0-9]+/)
 			p += a[1]; f += a[2]
 		}
