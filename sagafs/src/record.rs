@@ -458,9 +458,8 @@ pub fn encode(r: &Record) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
+impl Record {
+    /// A typical record (a failed openat with a cut path) for tests.
     pub(crate) fn sample() -> Record {
         Record {
             cpu: 1,
@@ -490,10 +489,15 @@ mod tests {
             ],
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn round_trip() {
-        let r = sample();
+        let r = Record::sample();
         let b = encode(&r);
         assert_eq!(b.len() % 8, 0);
         assert_eq!(b.len(), r.encoded_len());
@@ -506,7 +510,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        let r = sample();
+        let r = Record::sample();
         let b = encode(&r);
         assert!(matches!(decode(&b[..10]), Err(DecodeError::Short { .. })));
         let mut bad = b.clone();

@@ -402,7 +402,7 @@ impl Retention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Abi, Record};
+    use crate::record::Record;
 
     fn rec(cpu: u32, seq: u64) -> Entry {
         Entry::new(
@@ -410,21 +410,10 @@ mod tests {
                 cpu,
                 seq,
                 time_ns: 1_000 + seq,
-                abi: Abi::X86_64,
-                nr: 257,
                 flags: 0,
-                pid: 1,
-                tid: 1,
-                ppid: 0,
-                uid: 0,
-                gid: 0,
-                euid: 0,
-                egid: 0,
-                loginuid: u32::MAX,
-                comm: b"t".to_vec(),
-                args: [0; 6],
                 ret: 0,
                 paths: [None, None],
+                ..Record::sample()
             }),
             0,
         )

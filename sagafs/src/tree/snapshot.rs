@@ -231,7 +231,7 @@ impl LogReader {
 mod tests {
     use super::*;
     use crate::daemon::retention::{Entry, Retention};
-    use crate::record::{Abi, Item, Record};
+    use crate::record::{Item, Record};
 
     fn rec(seq: u64) -> Entry {
         Entry::new(
@@ -239,21 +239,10 @@ mod tests {
                 cpu: (seq % 2) as u32,
                 seq,
                 time_ns: 1_795_300_201_000_000_000 + seq,
-                abi: Abi::X86_64,
-                nr: 257,
                 flags: 0,
-                pid: 1,
-                tid: 1,
-                ppid: 0,
-                uid: 0,
-                gid: 0,
-                euid: 0,
-                egid: 0,
-                loginuid: u32::MAX,
-                comm: b"t".to_vec(),
-                args: [0; 6],
                 ret: 3,
                 paths: [None, None],
+                ..Record::sample()
             }),
             0,
         )
