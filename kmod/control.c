@@ -278,7 +278,7 @@ static int sagafs_get_info(void __user *arg)
 		return ret;
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
-	info.abi_version = SAGAFS_ABI_VERSION;
+	info.abi_version = SAGAFS_ABI_REPORTED;
 	info.nr_cpus = sagafs.nr_cpus;
 	info.page_size = PAGE_SIZE;
 	info.ctrl_offset = 0;
@@ -393,7 +393,7 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case SAGAFS_IOC_ABI_VERSION:
-		return put_user((u32)SAGAFS_ABI_VERSION, (u32 __user *)uarg);
+		return put_user((u32)SAGAFS_ABI_REPORTED, (u32 __user *)uarg);
 	case SAGAFS_IOC_GET_INFO:
 		return sagafs_get_info(uarg);
 	case SAGAFS_IOC_GET_CONFIG:

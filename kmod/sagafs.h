@@ -22,6 +22,16 @@
 #include <linux/wait.h>
 #include <uapi/sagafs.h>
 
+/*
+ * A test build (make SAGAFS_TEST_ABI=N) claims ABI version N, so that user
+ * space's handling of a mismatched module can be tested end to end.
+ */
+#ifdef SAGAFS_TEST_ABI
+#define SAGAFS_ABI_REPORTED	SAGAFS_TEST_ABI
+#else
+#define SAGAFS_ABI_REPORTED	SAGAFS_ABI_VERSION
+#endif
+
 #define SAGAFS_ERR_MIN	(-4095L)
 
 static inline bool sagafs_is_error(s64 ret)

@@ -50,8 +50,10 @@ for t in "$bin"/vm_*; do
 done
 run e2e tests/vm/e2e.sh
 # The ABI tests expect the module's load-time defaults: the daemon tests
-# leave their config behind (it outlives the daemon, by design).
-run reload sh -c 'rmmod sagafs && insmod kmod/sagafs.ko && echo "1 passed, 0 failed"'
+# leave their config behind (it outlives the daemon, by design); the
+# mismatch test unloads the module, which also proves nothing pins it.
+run abi-mismatch tests/vm/abi-mismatch.sh
+run reload sh -c 'insmod kmod/sagafs.ko && echo "1 passed, 0 failed"'
 run kmod tests/vm/kmod/run-in-guest.sh
 # Installation and mount(8) through mount.sagafs, starting without the
 # module: make install, modprobe by the helper, umount, make uninstall.
