@@ -38,6 +38,14 @@ impl SagaFs {
     }
 }
 
+/// Answers a request that carries no data.
+fn empty(res: Result<(), Errno>, reply: ReplyEmpty) {
+    match res {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(err(e)),
+    }
+}
+
 fn err(e: Errno) -> FErrno {
     FErrno::from_i32(e as i32)
 }
@@ -193,10 +201,7 @@ impl Filesystem for SagaFs {
         _lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        match self.tree.flush(fh.0) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(err(e)),
-        }
+        empty(self.tree.flush(fh.0), reply);
     }
 
     fn release(
@@ -209,10 +214,7 @@ impl Filesystem for SagaFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        match self.tree.release(fh.0) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(err(e)),
-        }
+        empty(self.tree.release(fh.0), reply);
     }
 
     fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _d: bool, reply: ReplyEmpty) {
@@ -253,10 +255,7 @@ impl Filesystem for SagaFs {
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
-        match self.tree.access(ino.0, mask.bits(), &cred(req)) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(err(e)),
-        }
+        empty(self.tree.access(ino.0, mask.bits(), &cred(req)), reply);
     }
 
     // The tree is fixed: nothing can be created, removed or renamed.
