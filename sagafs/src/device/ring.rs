@@ -133,6 +133,8 @@ pub(crate) struct RingConsumer {
     cpus: Vec<CpuState>,
     batches: Vec<Vec<Item>>,
     keys: Vec<Vec<u64>>,
+    /// (next_seq, head) of every ring, read together before any is drained.
+    marks: Vec<(u64, u64)>,
     scratch: Vec<u8>,
     stats: ConsumerStats,
 }
@@ -162,6 +164,7 @@ impl RingConsumer {
             cpus,
             batches: vec![Vec::new(); n],
             keys: vec![Vec::new(); n],
+            marks: vec![(0, 0); n],
             scratch: Vec::new(),
             stats: ConsumerStats::default(),
         }
@@ -216,8 +219,7 @@ impl RingConsumer {
     fn drain_cpu(&mut self, cpu: usize) {
         let mut batch = std::mem::take(&mut self.batches[cpu]);
         batch.clear();
-        let next_seq = self.mem.next_seq(cpu);
-        let head = self.mem.head(cpu);
+        let (next_seq, head) = self.marks[cpu];
         let mut st = self.cpus[cpu];
         let start = st.tail;
         let mut corrupt = None;
@@ -277,7 +279,17 @@ impl RingConsumer {
 
     /// Drains every ring once and appends the items, merged by time, to
     /// `out`; returns how many were appended.
+    ///
+    /// Every ring's head is read before any ring is drained, so that a
+    /// batch holds what all CPUs had published at one moment: reading each
+    /// head only when its turn came would let a later record of one CPU
+    /// into this batch while an earlier one of another waits for the next.
     pub(crate) fn drain(&mut self, out: &mut Vec<Item>) -> usize {
+        for cpu in 0..self.mem.nr_cpus {
+            // next_seq before head: the kernel stores them the other way.
+            let next_seq = self.mem.next_seq(cpu);
+            self.marks[cpu] = (next_seq, self.mem.head(cpu));
+        }
         for cpu in 0..self.mem.nr_cpus {
             self.drain_cpu(cpu);
         }
