@@ -14,7 +14,11 @@
  */
 #include <linux/kernel.h>
 #include <linux/audit.h>
+#include <linux/cgroup.h>
 #include <linux/cred.h>
+#include <linux/nsproxy.h>
+#include <linux/ns_common.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -96,7 +100,7 @@ struct sagafs_stash {
 	u8 abi;
 	u32 slot;
 	int nr;
-	u16 flags;
+	u32 flags;
 	u16 len[2];
 	unsigned long args[6];
 	char path[2][SAGAFS_SNAPLEN_MAX];
@@ -114,7 +118,7 @@ struct sagafs_call {
 	u32 slot;
 	int nr;
 	long ret;
-	u16 flags;
+	u32 flags;
 	unsigned long args[6];
 	u16 len[2];
 	const char *path[2];
@@ -195,6 +199,42 @@ static void sagafs_copy_paths(struct sagafs_call *call, char *scratch,
 	sagafs_copy_path(call, 1, scratch + SAGAFS_SNAPLEN_MAX + 1, snaplen);
 }
 
+/*
+ * struct mnt_namespace is private to fs/; its first member is its struct
+ * ns_common (6.1 fs/mount.h).  sagafs_capture_init() checks that what this
+ * reads for the initial namespace looks like a proc inode number: those
+ * are allocated from 0xf0000000 up (fs/proc/generic.c).
+ */
+#define SAGAFS_PROC_DYNAMIC_FIRST	0xF0000000U
+
+static bool sagafs_mntns_ok;
+
+static u32 sagafs_mntns_inum(struct task_struct *t)
+{
+	struct nsproxy *nsp = t->nsproxy;
+
+	/* NULL once the task is past exit_task_namespaces(). */
+	if (!sagafs_mntns_ok || !nsp || !nsp->mnt_ns)
+		return 0;
+	return ((struct ns_common *)nsp->mnt_ns)->inum;
+}
+
+/* Namespaces and cgroup of current; runs under RCU (preemption off). */
+static void sagafs_fill_ns(struct sagafs_record *r, struct task_struct *t)
+{
+	struct pid_namespace *pidns = task_active_pid_ns(t);
+
+	r->ns_pid = task_tgid_vnr(t);
+	r->ns_tid = task_pid_vnr(t);
+	r->pidns = pidns ? pidns->ns.inum : 0;
+	r->mntns = sagafs_mntns_inum(t);
+#ifdef CONFIG_CGROUPS
+	rcu_read_lock();
+	r->cgroup_id = cgroup_id(task_dfl_cgroup(t));
+	rcu_read_unlock();
+#endif
+}
+
 static void sagafs_fill_ident(struct sagafs_record *r)
 {
 	struct task_struct *t = current;
@@ -216,6 +256,7 @@ static void sagafs_fill_ident(struct sagafs_record *r)
 #endif
 	/* comm is NUL padded by set_task_comm(); a racing rename may cut it. */
 	memcpy(r->comm, t->comm, SAGAFS_COMM_LEN);
+	sagafs_fill_ns(r, t);
 }
 
 static bool sagafs_in_ids(const u32 *ids, u32 n, u32 id)
@@ -548,6 +589,10 @@ int sagafs_capture_init(void)
 	if (!sagafs_stash)
 		return -ENOMEM;
 	sagafs_table_init();
+	sagafs_mntns_ok = ((struct ns_common *)init_task.nsproxy->mnt_ns)->inum >=
+			  SAGAFS_PROC_DYNAMIC_FIRST;
+	if (!sagafs_mntns_ok)
+		pr_warn("mount namespace layout not recognised: mntns reads 0\n");
 	return 0;
 }
 

@@ -34,8 +34,8 @@ static void sagafs_ring_reset_cpu(unsigned int cpu)
 	WRITE_ONCE(c->ctrl->tail, 0);
 	WRITE_ONCE(c->ctrl->ring_size, sagafs.ring_size);
 	WRITE_ONCE(c->ctrl->next_seq, c->seq);
-	WRITE_ONCE(c->ctrl->lost, c->lost);
-	WRITE_ONCE(c->ctrl->written, c->written);
+	WRITE_ONCE(c->ctrl->dropped, c->dropped);
+	WRITE_ONCE(c->ctrl->logged, c->logged);
 	WRITE_ONCE(c->ctrl->bad_tail, c->bad_tail);
 	WRITE_ONCE(c->ctrl->cpu, cpu);
 }
@@ -146,8 +146,8 @@ static void sagafs_ring_publish(struct sagafs_cpu *c)
 	smp_store_release(&ctrl->head, c->head);
 	/* Pairs with the reader's acquire of next_seq. */
 	smp_store_release(&ctrl->next_seq, c->seq);
-	WRITE_ONCE(ctrl->lost, c->lost);
-	WRITE_ONCE(ctrl->written, c->written);
+	WRITE_ONCE(ctrl->dropped, c->dropped);
+	WRITE_ONCE(ctrl->logged, c->logged);
 	WRITE_ONCE(ctrl->bad_tail, c->bad_tail);
 }
 
@@ -182,7 +182,7 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	tail = smp_load_acquire(&c->ctrl->tail);
 	used = head - tail;
 	if (used > size || (tail & (SAGAFS_RECORD_ALIGN - 1))) {
-		c->lost++;
+		c->dropped++;
 		c->bad_tail++;
 		ret = -EINVAL;
 		goto publish;
@@ -192,7 +192,7 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	if (pad >= len)
 		pad = 0;
 	if (pad + len > size - used) {
-		c->lost++;
+		c->dropped++;
 		ret = -ENOSPC;
 		goto publish;
 	}
@@ -211,7 +211,7 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	hlen += rec->path_len[1];
 	memset(dst + hlen, 0, len - hlen);
 	WRITE_ONCE(c->head, head + len);
-	c->written++;
+	c->logged++;
 publish:
 	sagafs_ring_publish(c);
 	if (!ret)

@@ -57,8 +57,8 @@ struct sagafs_pcpu_stats {
 struct sagafs_cpu {
 	u64 head;
 	u64 seq;
-	u64 written;
-	u64 lost;
+	u64 logged;
+	u64 dropped;
 	u64 bad_tail;
 	struct sagafs_ring_ctrl *ctrl;	/* page shared with user space */
 	u8 *data;			/* ring_size bytes, read-only to users */

@@ -63,6 +63,9 @@ pub struct CapturedPath {
     pub truncated: bool,
     /// The pointer could not be read without faulting; `bytes` is empty.
     pub fault: bool,
+    /// The kernel resolved it (the file it opened, the program it ran);
+    /// otherwise the bytes are a copy of the caller's memory.
+    pub resolved: bool,
 }
 
 /// One completed system call.
@@ -75,7 +78,7 @@ pub struct Record {
     pub abi: Abi,
     pub nr: i32,
     /// `abi::RF_*` bits.
-    pub flags: u16,
+    pub flags: u32,
     pub pid: u32,
     pub tid: u32,
     pub ppid: u32,
@@ -85,11 +88,21 @@ pub struct Record {
     pub egid: u32,
     /// `u32::MAX` when unset.
     pub loginuid: u32,
+    /// pid and tid as the task's own pid namespace sees them.
+    pub ns_pid: u32,
+    pub ns_tid: u32,
+    /// Inode numbers of the task's pid and mount namespaces.
+    pub pidns: u32,
+    pub mntns: u32,
+    /// The task's cgroup v2 id (0 without cgroup v2).
+    pub cgroup_id: u64,
     /// The task's comm, NUL padding removed; not necessarily UTF-8.
     pub comm: Vec<u8>,
     pub args: [u64; 6],
     pub ret: i64,
     pub paths: [Option<CapturedPath>; 2],
+    /// The key of the rule that logged the record; empty: none.
+    pub key: Vec<u8>,
 }
 
 impl Record {
@@ -112,7 +125,7 @@ impl Record {
     /// padding), used to account retention memory.
     pub fn encoded_len(&self) -> usize {
         let paths: usize = self.paths.iter().flatten().map(|p| p.bytes.len()).sum();
-        (size_of::<Raw>() + paths).next_multiple_of(abi::RECORD_ALIGN)
+        (size_of::<Raw>() + paths + self.key.len()).next_multiple_of(abi::RECORD_ALIGN)
     }
 }
 
@@ -122,6 +135,7 @@ pub struct PathRef<'a> {
     pub bytes: &'a [u8],
     pub truncated: bool,
     pub fault: bool,
+    pub resolved: bool,
 }
 
 impl PathRef<'_> {
@@ -130,6 +144,7 @@ impl PathRef<'_> {
             bytes: self.bytes.to_vec(),
             truncated: self.truncated,
             fault: self.fault,
+            resolved: self.resolved,
         }
     }
 }
@@ -144,7 +159,7 @@ pub struct RecordRef<'a> {
     pub time_ns: u64,
     pub abi: Abi,
     pub nr: i32,
-    pub flags: u16,
+    pub flags: u32,
     pub pid: u32,
     pub tid: u32,
     pub ppid: u32,
@@ -153,10 +168,16 @@ pub struct RecordRef<'a> {
     pub euid: u32,
     pub egid: u32,
     pub loginuid: u32,
+    pub ns_pid: u32,
+    pub ns_tid: u32,
+    pub pidns: u32,
+    pub mntns: u32,
+    pub cgroup_id: u64,
     pub comm: &'a [u8],
     pub args: [u64; 6],
     pub ret: i64,
     pub paths: [Option<PathRef<'a>>; 2],
+    pub key: &'a [u8],
 }
 
 impl RecordRef<'_> {
@@ -187,10 +208,16 @@ impl RecordRef<'_> {
             euid: self.euid,
             egid: self.egid,
             loginuid: self.loginuid,
+            ns_pid: self.ns_pid,
+            ns_tid: self.ns_tid,
+            pidns: self.pidns,
+            mntns: self.mntns,
+            cgroup_id: self.cgroup_id,
             comm: self.comm.to_vec(),
             args: self.args,
             ret: self.ret,
             paths: self.paths.map(|p| p.map(PathRef::to_owned)),
+            key: self.key.to_vec(),
         }
     }
 }
@@ -203,6 +230,7 @@ impl Record {
                 bytes: &p.bytes,
                 truncated: p.truncated,
                 fault: p.fault,
+                resolved: p.resolved,
             })
         }
         RecordRef {
@@ -220,10 +248,16 @@ impl Record {
             euid: self.euid,
             egid: self.egid,
             loginuid: self.loginuid,
+            ns_pid: self.ns_pid,
+            ns_tid: self.ns_tid,
+            pidns: self.pidns,
+            mntns: self.mntns,
+            cgroup_id: self.cgroup_id,
             comm: &self.comm,
             args: self.args,
             ret: self.ret,
             paths: [path(&self.paths[0]), path(&self.paths[1])],
+            key: &self.key,
         }
     }
 }
@@ -250,7 +284,7 @@ pub enum DecodeError {
     BadSize { size: usize, available: usize },
     /// The type field is not `REC_SYSCALL`.
     NotSyscall { type_: u16 },
-    /// Paths claim more bytes than the record holds.
+    /// Paths and key claim more bytes than the record holds.
     BadPathLen { lens: [u16; 2], size: usize },
     /// The abi field names no known ABI.
     BadAbi { abi: u8 },
@@ -333,10 +367,11 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
     let abi_kind = Abi::from_raw(raw_abi).ok_or(DecodeError::BadAbi { abi: raw_abi })?;
     let lens_off = offset_of!(Raw, path_len);
     let lens = [u16_at(b, lens_off), u16_at(b, lens_off + 2)];
-    if hdr + lens[0] as usize + lens[1] as usize > size {
+    let key_len = b[offset_of!(Raw, key_len)] as usize;
+    if hdr + lens[0] as usize + lens[1] as usize + key_len > size {
         return Err(DecodeError::BadPathLen { lens, size });
     }
-    let flags = u16_at(b, offset_of!(Raw, flags));
+    let flags = u32_at(b, offset_of!(Raw, flags));
 
     let comm_off = offset_of!(Raw, comm);
     let comm_raw = &b[comm_off..comm_off + abi::COMM_LEN];
@@ -354,6 +389,7 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
     let present = [abi::RF_PATH0, abi::RF_PATH1];
     let trunc = [abi::RF_PATH0_TRUNC, abi::RF_PATH1_TRUNC];
     let fault = [abi::RF_PATH0_FAULT, abi::RF_PATH1_FAULT];
+    let resolved = [abi::RF_PATH0_RESOLVED, abi::RF_PATH1_RESOLVED];
     let mut paths: [Option<PathRef<'_>>; 2] = [None, None];
     let mut off = hdr;
     for i in 0..2 {
@@ -363,10 +399,12 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
                 bytes: &b[off..off + len],
                 truncated: flags & trunc[i] != 0,
                 fault: flags & fault[i] != 0,
+                resolved: flags & resolved[i] != 0,
             });
         }
         off += len;
     }
+    let key = &b[off..off + key_len];
 
     Ok(RecordRef {
         cpu: u32_at(b, offset_of!(Raw, cpu)),
@@ -383,10 +421,16 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
         euid: u32_at(b, offset_of!(Raw, euid)),
         egid: u32_at(b, offset_of!(Raw, egid)),
         loginuid: u32_at(b, offset_of!(Raw, loginuid)),
+        ns_pid: u32_at(b, offset_of!(Raw, ns_pid)),
+        ns_tid: u32_at(b, offset_of!(Raw, ns_tid)),
+        pidns: u32_at(b, offset_of!(Raw, pidns)),
+        mntns: u32_at(b, offset_of!(Raw, mntns)),
+        cgroup_id: u64_at(b, offset_of!(Raw, cgroup_id)),
         comm: &comm_raw[..comm_len],
         args,
         ret: u64_at(b, offset_of!(Raw, ret)) as i64,
         paths,
+        key,
     })
 }
 
@@ -409,12 +453,24 @@ pub fn encode(r: &Record) -> Vec<u8> {
             | abi::RF_PATH0_TRUNC
             | abi::RF_PATH1_TRUNC
             | abi::RF_PATH0_FAULT
-            | abi::RF_PATH1_FAULT);
+            | abi::RF_PATH1_FAULT
+            | abi::RF_PATH0_RESOLVED
+            | abi::RF_PATH1_RESOLVED);
     let mut off = hdr;
     let lens_off = offset_of!(Raw, path_len);
     let bits = [
-        (abi::RF_PATH0, abi::RF_PATH0_TRUNC, abi::RF_PATH0_FAULT),
-        (abi::RF_PATH1, abi::RF_PATH1_TRUNC, abi::RF_PATH1_FAULT),
+        (
+            abi::RF_PATH0,
+            abi::RF_PATH0_TRUNC,
+            abi::RF_PATH0_FAULT,
+            abi::RF_PATH0_RESOLVED,
+        ),
+        (
+            abi::RF_PATH1,
+            abi::RF_PATH1_TRUNC,
+            abi::RF_PATH1_FAULT,
+            abi::RF_PATH1_RESOLVED,
+        ),
     ];
     for (i, p) in r.paths.iter().enumerate() {
         if let Some(p) = p {
@@ -425,15 +481,22 @@ pub fn encode(r: &Record) -> Vec<u8> {
             if p.fault {
                 flags |= bits[i].2;
             }
+            if p.resolved {
+                flags |= bits[i].3;
+            }
             b[off..off + p.bytes.len()].copy_from_slice(&p.bytes);
             off += p.bytes.len();
             put16(&mut b, lens_off + 2 * i, p.bytes.len() as u16);
         }
     }
 
+    let key_len = r.key.len().min(abi::KEY_MAX);
+    b[off..off + key_len].copy_from_slice(&r.key[..key_len]);
+    b[offset_of!(Raw, key_len)] = key_len as u8;
+
     put16(&mut b, offset_of!(Raw, size), size as u16);
     put16(&mut b, offset_of!(Raw, type_), abi::REC_SYSCALL);
-    put16(&mut b, offset_of!(Raw, flags), flags);
+    put32(&mut b, offset_of!(Raw, flags), flags);
     b[offset_of!(Raw, abi)] = r.abi.index() as u8;
     put32(&mut b, offset_of!(Raw, cpu), r.cpu);
     put32(&mut b, offset_of!(Raw, nr), r.nr as u32);
@@ -447,6 +510,11 @@ pub fn encode(r: &Record) -> Vec<u8> {
     put32(&mut b, offset_of!(Raw, euid), r.euid);
     put32(&mut b, offset_of!(Raw, egid), r.egid);
     put32(&mut b, offset_of!(Raw, loginuid), r.loginuid);
+    put32(&mut b, offset_of!(Raw, ns_pid), r.ns_pid);
+    put32(&mut b, offset_of!(Raw, ns_tid), r.ns_tid);
+    put32(&mut b, offset_of!(Raw, pidns), r.pidns);
+    put32(&mut b, offset_of!(Raw, mntns), r.mntns);
+    put64(&mut b, offset_of!(Raw, cgroup_id), r.cgroup_id);
     let comm_off = offset_of!(Raw, comm);
     let n = r.comm.len().min(abi::COMM_LEN);
     b[comm_off..comm_off + n].copy_from_slice(&r.comm[..n]);
@@ -476,6 +544,12 @@ impl Record {
             euid: 1000,
             egid: 1000,
             loginuid: u32::MAX,
+            ns_pid: 0,
+            ns_tid: 0,
+            pidns: 0,
+            mntns: 0,
+            cgroup_id: 0,
+            key: Vec::new(),
             comm: b"cat".to_vec(),
             args: [0xffff_ff9c, 0x7fff_0000, 0, 0, 0, 0],
             ret: -2,
@@ -484,6 +558,7 @@ impl Record {
                     bytes: b"/etc/pass\nwd".to_vec(),
                     truncated: true,
                     fault: false,
+                    resolved: false,
                 }),
                 None,
             ],

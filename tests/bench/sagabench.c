@@ -431,7 +431,7 @@ static int cmd_consume(int argc, char **argv)
 		r->next_seq = __atomic_load_n(&r->ctrl->next_seq,
 					      __ATOMIC_ACQUIRE);
 		r->seen_seq = 1;
-		lost_before += __atomic_load_n(&r->ctrl->lost, __ATOMIC_ACQUIRE);
+		lost_before += __atomic_load_n(&r->ctrl->dropped, __ATOMIC_ACQUIRE);
 	}
 
 	if (ioctl(fd, SAGAFS_IOC_ENABLE))
@@ -496,7 +496,7 @@ static int cmd_consume(int argc, char **argv)
 
 		if (r->seen_seq && next > r->next_seq)
 			t.gaps += next - r->next_seq;
-		lost_after += __atomic_load_n(&r->ctrl->lost, __ATOMIC_ACQUIRE);
+		lost_after += __atomic_load_n(&r->ctrl->dropped, __ATOMIC_ACQUIRE);
 	}
 	get_stats(fd, &st);
 

@@ -35,13 +35,13 @@
  *
  *   The kernel never trusts tail.  If head - tail > ring_size (any bogus
  *   value, including a tail ahead of head), the ring counts as full: new
- *   records are dropped and counted (lost, bad_tail) until a sane tail is
+ *   records are dropped and counted (dropped, bad_tail) until a sane tail is
  *   written back.  No value of tail makes the kernel touch memory outside
  *   the ring.
  *
  *   Every record that passes the filters takes the next per-CPU sequence
  *   number, whether it is written or dropped, so a gap in seq is exactly
- *   the number of records lost on that CPU.  The kernel stores next_seq
+ *   the number of records dropped on that CPU.  The kernel stores next_seq
  *   (store-release) after head; a consumer that reads next_seq first and
  *   head second, finds the ring drained and sees next_seq beyond the last
  *   seq it read knows that the difference was dropped.
@@ -55,7 +55,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define SAGAFS_ABI_VERSION	1
+#define SAGAFS_ABI_VERSION	2
 #define SAGAFS_DEVICE_NAME	"sagafs"
 
 /* Syscall numbering: counters and filters index [abi][slot]. */
@@ -94,26 +94,51 @@
 #define SAGAFS_RF_PATH1_TRUNC	(1U << 5)
 #define SAGAFS_RF_PATH0_FAULT	(1U << 6) /* path 0 pointer unreadable without faulting */
 #define SAGAFS_RF_PATH1_FAULT	(1U << 7)
+/*
+ * Path 0 is the path the kernel resolved (d_path of the file the call
+ * opened, or of the executable a successful execve loaded), not a copy
+ * of user memory.
+ */
+#define SAGAFS_RF_PATH0_RESOLVED (1U << 8)
+#define SAGAFS_RF_PATH1_RESOLVED (1U << 9)
+/* Path 1 holds the new image's argv, each argument NUL terminated. */
+#define SAGAFS_RF_ARGV		(1U << 10)
+/* The call was not executed: skipped by seccomp or by a tracer. */
+#define SAGAFS_RF_SKIPPED	(1U << 11)
+/*
+ * The capture backend cannot resolve paths: the paths of a call for which
+ * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory.
+ */
+#define SAGAFS_RF_UNRESOLVED	(1U << 12)
 
 /*
  * One completed system call.  size covers the header, path 0 bytes, path 1
- * bytes (no NUL terminators) and zero padding up to a multiple of 8.
- * Readers must skip records of unknown type by size.
+ * bytes, key bytes (no NUL terminators) and zero padding up to a multiple
+ * of 8.  Readers must skip records of unknown type by size.
  *
  * Identity fields are taken when the record is made (at exit, or at entry
  * for SAGAFS_RF_NORETURN).  uid/gid are the real ids, euid/egid the
- * effective ones, loginuid is (__u32)-1 when unset or audit is not built.
- * time_ns is CLOCK_REALTIME.  args are the six raw argument registers of
- * the ABI (for execve and execveat: as they were at entry).
+ * effective ones, all as the initial user namespace sees them; loginuid is
+ * (__u32)-1 when unset or audit is not built.  pid/tid/ppid are as the
+ * initial pid namespace sees them, ns_pid/ns_tid as the task's own pid
+ * namespace does (equal to pid/tid on the host).  pidns and mntns are the
+ * inode numbers of the task's pid and mount namespaces (as in
+ * /proc/PID/ns/), cgroup_id the id of its cgroup v2 (the inode number of
+ * the cgroup's directory in cgroup2fs; 0 without cgroup v2).  time_ns is
+ * CLOCK_REALTIME.  args are the six raw argument registers of the ABI.
+ * key_len bytes of key (the key of the rule that logged the record, not
+ * NUL terminated) follow the paths.
  */
 struct sagafs_record {
 	__u16 size;
 	__u16 type;
-	__u16 flags;
+	__u32 flags;
 	__u8 abi;
-	__u8 __pad0;
+	__u8 key_len;
+	__u16 __pad0;
 	__u32 cpu;
 	__s32 nr;
+	__u32 ns_pid;
 	__u64 seq;
 	__u64 time_ns;
 	__u32 pid;		/* thread group id */
@@ -124,17 +149,24 @@ struct sagafs_record {
 	__u32 euid;
 	__u32 egid;
 	__u32 loginuid;
+	__u32 ns_tid;
+	__u32 pidns;
+	__u32 mntns;
+	__u32 __pad1;
+	__u64 cgroup_id;
 	char comm[SAGAFS_COMM_LEN];	/* NUL padded, maybe not terminated */
 	__u64 args[6];
 	__s64 ret;
 	__u16 path_len[2];
-	__u32 __pad1;
-	/* __u8 paths[]: path 0 then path 1, then padding */
+	__u32 __pad2;
+	/* __u8 paths[]: path 0 then path 1, then key_len key bytes, padding */
 };
 
 #define SAGAFS_RECORD_ALIGN	8
+#define SAGAFS_KEY_MAX		63	/* bytes of a rule key */
 #define SAGAFS_RECORD_MAX \
-	(((sizeof(struct sagafs_record) + 2 * SAGAFS_SNAPLEN_MAX) + 7) & ~7UL)
+	(((sizeof(struct sagafs_record) + 2 * SAGAFS_SNAPLEN_MAX + \
+	   SAGAFS_KEY_MAX) + 7) & ~7UL)
 
 /* ------------------------------------------------------------------ */
 /* Per-CPU control block (one page each, at ctrl_offset + cpu * stride). */
@@ -147,9 +179,9 @@ struct sagafs_ring_ctrl {
 	/* copies for the reader; the kernel never reads these back */
 	__u64 ring_size;	/* bytes in this CPU's data area */
 	__u64 next_seq;		/* seq the next record will take */
-	__u64 lost;		/* records dropped on this CPU, ever */
-	__u64 written;		/* records written on this CPU, ever */
-	__u64 bad_tail;		/* of lost: dropped because tail was bogus */
+	__u64 dropped;		/* records dropped on this CPU, ever */
+	__u64 logged;		/* records written on this CPU, ever */
+	__u64 bad_tail;		/* of dropped: dropped because tail was bogus */
 	__u32 cpu;
 	__u32 __pad2;
 };

@@ -7,7 +7,7 @@
 
 #![allow(non_camel_case_types)]
 
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 pub const DEVICE_PATH: &str = "/dev/sagafs";
 
 pub const ABI_X86_64: u8 = 0;
@@ -32,18 +32,24 @@ pub const RING_KB_MAX: u32 = 262_144;
 pub const REC_SYSCALL: u16 = 1;
 pub const REC_PAD: u16 = 2;
 
-pub const RF_NORETURN: u16 = 1 << 0;
-pub const RF_ENTRY_LOST: u16 = 1 << 1;
-pub const RF_PATH0: u16 = 1 << 2;
-pub const RF_PATH1: u16 = 1 << 3;
-pub const RF_PATH0_TRUNC: u16 = 1 << 4;
-pub const RF_PATH1_TRUNC: u16 = 1 << 5;
-pub const RF_PATH0_FAULT: u16 = 1 << 6;
-pub const RF_PATH1_FAULT: u16 = 1 << 7;
+pub const RF_NORETURN: u32 = 1 << 0;
+pub const RF_ENTRY_LOST: u32 = 1 << 1;
+pub const RF_PATH0: u32 = 1 << 2;
+pub const RF_PATH1: u32 = 1 << 3;
+pub const RF_PATH0_TRUNC: u32 = 1 << 4;
+pub const RF_PATH1_TRUNC: u32 = 1 << 5;
+pub const RF_PATH0_FAULT: u32 = 1 << 6;
+pub const RF_PATH1_FAULT: u32 = 1 << 7;
+pub const RF_PATH0_RESOLVED: u32 = 1 << 8;
+pub const RF_PATH1_RESOLVED: u32 = 1 << 9;
+pub const RF_ARGV: u32 = 1 << 10;
+pub const RF_SKIPPED: u32 = 1 << 11;
+pub const RF_UNRESOLVED: u32 = 1 << 12;
 
+pub const KEY_MAX: usize = 63;
 pub const RECORD_ALIGN: usize = 8;
 pub const RECORD_MAX: usize =
-    (std::mem::size_of::<sagafs_record>() + 2 * SNAPLEN_MAX as usize + 7) & !7;
+    (std::mem::size_of::<sagafs_record>() + 2 * SNAPLEN_MAX as usize + KEY_MAX + 7) & !7;
 
 pub const CFG_ENABLED: u32 = 1 << 0;
 pub const CFG_EXCLUDE_SELF: u32 = 1 << 1;
@@ -68,11 +74,13 @@ pub const IOC_NR_DISABLE: u8 = 0x07;
 pub struct sagafs_record {
     pub size: u16,
     pub type_: u16,
-    pub flags: u16,
+    pub flags: u32,
     pub abi: u8,
-    pub __pad0: u8,
+    pub key_len: u8,
+    pub __pad0: u16,
     pub cpu: u32,
     pub nr: i32,
+    pub ns_pid: u32,
     pub seq: u64,
     pub time_ns: u64,
     pub pid: u32,
@@ -83,11 +91,16 @@ pub struct sagafs_record {
     pub euid: u32,
     pub egid: u32,
     pub loginuid: u32,
+    pub ns_tid: u32,
+    pub pidns: u32,
+    pub mntns: u32,
+    pub __pad1: u32,
+    pub cgroup_id: u64,
     pub comm: [u8; COMM_LEN],
     pub args: [u64; 6],
     pub ret: i64,
     pub path_len: [u16; 2],
-    pub __pad1: u32,
+    pub __pad2: u32,
 }
 
 #[repr(C)]
@@ -99,8 +112,8 @@ pub struct sagafs_ring_ctrl {
     pub __pad1: [u64; 7],
     pub ring_size: u64,
     pub next_seq: u64,
-    pub lost: u64,
-    pub written: u64,
+    pub dropped: u64,
+    pub logged: u64,
     pub bad_tail: u64,
     pub cpu: u32,
     pub __pad2: u32,

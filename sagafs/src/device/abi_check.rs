@@ -72,8 +72,9 @@ macro_rules! layout {
 fn rust_layouts() -> Vec<Layout> {
     vec![
         layout!(sagafs_record {
-            size, type_ => "type", flags, abi, __pad0, cpu, nr, seq, time_ns, pid, tid, ppid,
-            uid, gid, euid, egid, loginuid, comm, args, ret, path_len, __pad1
+            size, type_ => "type", flags, abi, key_len, __pad0, cpu, nr, ns_pid, seq, time_ns,
+            pid, tid, ppid, uid, gid, euid, egid, loginuid, ns_tid, pidns, mntns, __pad1,
+            cgroup_id, comm, args, ret, path_len, __pad2
         }),
         layout!(sagafs_ring_ctrl {
             head,
@@ -82,8 +83,8 @@ fn rust_layouts() -> Vec<Layout> {
             __pad1,
             ring_size,
             next_seq,
-            lost,
-            written,
+            dropped,
+            logged,
             bad_tail,
             cpu,
             __pad2
@@ -196,6 +197,12 @@ fn rust_constants() -> Vec<(&'static str, u64)> {
         RF_PATH1_TRUNC,
         RF_PATH0_FAULT,
         RF_PATH1_FAULT,
+        RF_PATH0_RESOLVED,
+        RF_PATH1_RESOLVED,
+        RF_ARGV,
+        RF_SKIPPED,
+        RF_UNRESOLVED,
+        KEY_MAX,
         RECORD_ALIGN,
         RECORD_MAX,
         CFG_ENABLED,

@@ -153,8 +153,8 @@ impl Drop for Region {
 struct CpuProd {
     head: u64,
     next_seq: u64,
-    written: u64,
-    lost: u64,
+    logged: u64,
+    dropped: u64,
     bad_tail_ever: u64,
     stats: sagafs_cpu_stats,
 }
@@ -343,6 +343,14 @@ pub fn test_record(cpu: u32, time_ns: u64) -> Record {
         euid: 0,
         egid: 0,
         loginuid: u32::MAX,
+        // The host's namespaces: the initial pid namespace's fixed inode
+        // number, the first dynamic one, the root cgroup.
+        ns_pid: 1000,
+        ns_tid: 1000,
+        pidns: 0xefff_fffc,
+        mntns: 0xf000_0000,
+        cgroup_id: 1,
+        key: Vec::new(),
         comm: b"test".to_vec(),
         args: [0xffff_ff9c, 0x1000, 0, 0, 0, 0],
         ret: 3,
@@ -351,6 +359,7 @@ pub fn test_record(cpu: u32, time_ns: u64) -> Record {
                 bytes: b"/tmp/x".to_vec(),
                 truncated: false,
                 fault: false,
+                resolved: false,
             }),
             None,
         ],
@@ -493,8 +502,8 @@ impl State {
             offset_of!(sagafs_ring_ctrl, ring_size),
             self.ring_size() as u64,
         );
-        w(offset_of!(sagafs_ring_ctrl, lost), c.lost);
-        w(offset_of!(sagafs_ring_ctrl, written), c.written);
+        w(offset_of!(sagafs_ring_ctrl, dropped), c.dropped);
+        w(offset_of!(sagafs_ring_ctrl, logged), c.logged);
         w(offset_of!(sagafs_ring_ctrl, bad_tail), c.bad_tail_ever);
         self.region.set_cpu_field(cpu, cpu as u32);
     }
@@ -572,14 +581,14 @@ impl State {
         let counts = &mut self.syscalls[r.abi.index() * abi::NR_SLOTS + s];
         let bogus = used > ring as u64 || tail % abi::RECORD_ALIGN as u64 != 0;
         let out = if bogus {
-            c.lost += 1;
+            c.dropped += 1;
             c.bad_tail_ever += 1;
             c.stats.dropped += 1;
             c.stats.bad_tail += 1;
             counts.dropped += 1;
             Outcome::BadTail { seq }
         } else if used as usize + pad + bytes.len() > ring {
-            c.lost += 1;
+            c.dropped += 1;
             c.stats.dropped += 1;
             counts.dropped += 1;
             Outcome::Dropped { seq }
@@ -593,7 +602,7 @@ impl State {
             }
             region.write(cpu, (c.head as usize) & (ring - 1), &bytes);
             c.head += bytes.len() as u64;
-            c.written += 1;
+            c.logged += 1;
             c.stats.logged += 1;
             c.stats.bytes += bytes.len() as u64;
             counts.logged += 1;

@@ -46,6 +46,7 @@ fn with_path(cpu: u32, t: u64, len: usize) -> Record {
         bytes: vec![b'a' + (t % 26) as u8; len],
         truncated: false,
         fault: false,
+        resolved: false,
     });
     r
 }
@@ -632,11 +633,11 @@ fn info_is_checked() {
     i.ctrl_stride = 64;
     assert!(super::real::check_info(&i).is_err());
     let mut i = good;
-    i.abi_version = 2;
+    i.abi_version = 1;
     let e = super::real::check_info(&i).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "sagafs.ko speaks ABI 2, this sagafs speaks ABI 1: install matching versions"
+        "sagafs.ko speaks ABI 1, this sagafs speaks ABI 2: install matching versions"
     );
     assert_eq!(size_of::<abi::sagafs_info>() as u32, good.size);
 }

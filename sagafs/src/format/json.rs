@@ -254,6 +254,7 @@ mod tests {
             bytes: b"x".to_vec(),
             truncated: true,
             fault: false,
+            resolved: false,
         });
         let v = obj(&r);
         assert_eq!(v["syscall"], "open");

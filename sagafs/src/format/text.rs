@@ -138,6 +138,12 @@ pub(crate) mod tests {
             euid: 1000,
             egid: 1000,
             loginuid: u32::MAX,
+            ns_pid: 0,
+            ns_tid: 0,
+            pidns: 0,
+            mntns: 0,
+            cgroup_id: 0,
+            key: Vec::new(),
             comm: b"cat".to_vec(),
             args: [0xffff_ff9c, 0x7ffd_2a10, 0x80000, 0, 0, 0],
             ret: -2,
@@ -146,6 +152,7 @@ pub(crate) mod tests {
                     bytes: b"/etc/passwd".to_vec(),
                     truncated: false,
                     fault: false,
+                    resolved: false,
                 }),
                 None,
             ],
@@ -163,6 +170,7 @@ pub(crate) mod tests {
             bytes: b.to_vec(),
             truncated,
             fault,
+            resolved: false,
         })
     }
 

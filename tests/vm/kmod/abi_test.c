@@ -1225,14 +1225,14 @@ static int t_flood(void)
 	EXPECT_OK(ioctl(dev, SAGAFS_IOC_RESET_STATS));
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
 		s.start[cpu] = __atomic_load_n(&ctrl_of(cpu)->next_seq, __ATOMIC_ACQUIRE);
-		lost0 += ctrl_of(cpu)->lost;
+		lost0 += ctrl_of(cpu)->dropped;
 	}
 	EXPECT_OK(set_config(&c));
 	CHECK(finish(&ch) == 0, "child");
 	EXPECT_OK(restore_base());
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
 		s.end[cpu] = __atomic_load_n(&ctrl_of(cpu)->next_seq, __ATOMIC_ACQUIRE);
-		lost1 += ctrl_of(cpu)->lost;
+		lost1 += ctrl_of(cpu)->dropped;
 	}
 	s.pid = ch.pid;
 	CHECK(consume(seq_fn, &s) >= 0, "framing");
