@@ -8,7 +8,6 @@ mod args;
 mod daemon;
 mod failure;
 mod module;
-mod mountpoint;
 mod namespace;
 
 use std::ffi::OsString;
@@ -16,6 +15,8 @@ use std::process::exit;
 
 use args::{Invocation, Request};
 use failure::{check_root, Failure};
+use sagafs_mount::mountpoint;
+use sagafs_mount::options::{self, MountOptions};
 
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -49,7 +50,11 @@ fn run(argv: &[OsString]) -> Result<(), Failure> {
         );
     }
     let options = parse_options(&inv)?;
-    let dir = mountpoint::check(&inv.dir)?;
+    let checked = mountpoint::check(&inv.dir).map_err(Failure::mount)?;
+    if let Some(p) = &checked.detached {
+        eprintln!("mount.sagafs: {}", mountpoint::detached_notice(p));
+    }
+    let dir = checked.path;
     module::ensure_device(&options.device, inv.fake, inv.verbose)?;
     let daemon = daemon::find()?;
     let opts = options.to_string();
@@ -69,16 +74,16 @@ fn run(argv: &[OsString]) -> Result<(), Failure> {
     Err(daemon::exec(&daemon, &args))
 }
 
-fn parse_options(inv: &Invocation) -> Result<sagafs::options::MountOptions, Failure> {
+fn parse_options(inv: &Invocation) -> Result<MountOptions, Failure> {
     if inv.sloppy {
-        let (options, skipped) = sagafs::options::parse_sloppy(&inv.options)
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        let (options, skipped) =
+            options::parse_sloppy(&inv.options).map_err(|e| Failure::usage(e.to_string()))?;
         for s in skipped {
             say(inv, format!("ignoring unknown option '{s}' (-s)"));
         }
         Ok(options)
     } else {
-        sagafs::options::parse(&inv.options).map_err(|e| Failure::usage(e.to_string()))
+        options::parse(&inv.options).map_err(|e| Failure::usage(e.to_string()))
     }
 }
 

@@ -22,6 +22,7 @@ use crate::device::abi::{
 use crate::format::escape::{escape_into, unescape};
 use crate::names;
 use crate::record::Abi;
+use sagafs_mount::size;
 
 /// The largest write `apply()` accepts, bytes.
 pub const MAX_WRITE: usize = 64 * 1024;
@@ -434,46 +435,6 @@ fn parse_comms(v: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-const UNITS: [(u8, u64); 3] = [(b'G', 1 << 30), (b'M', 1 << 20), (b'K', 1 << 10)];
-
-/// Bytes with an optional K, M or G suffix (binary multiples; a trailing
-/// `B` or `iB` is allowed).
-fn parse_size(v: &str) -> Result<u64, String> {
-    let bad = || format!("'{v}' is not a size such as 64M, 1G or 1048576");
-    let s = v
-        .strip_suffix("iB")
-        .or_else(|| v.strip_suffix('B'))
-        .unwrap_or(v);
-    let (digits, mult) = match s.as_bytes().last() {
-        Some(c) if c.is_ascii_alphabetic() => {
-            let m = UNITS
-                .iter()
-                .find(|(u, _)| *u == c.to_ascii_uppercase())
-                .ok_or_else(bad)?
-                .1;
-            (&s[..s.len() - 1], m)
-        }
-        _ => (s, 1),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{v}' is too large"))
-}
-
-fn render_size(n: u64) -> String {
-    for (u, m) in UNITS {
-        if n >= m && n % m == 0 {
-            return format!("{}{}", n / m, u as char);
-        }
-    }
-    n.to_string()
-}
-
 fn render_ids(v: &[u32]) -> String {
     v.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
@@ -511,7 +472,7 @@ pub fn render(s: &Settings) -> String {
         ("result", s.result.as_str().to_string()),
         ("snaplen", s.snaplen.to_string()),
         ("buffer_kb", s.buffer_kb.to_string()),
-        ("retain", render_size(s.retain)),
+        ("retain", size::format(s.retain)),
         ("exclude_self", b(s.exclude_self)),
         ("wakeup_bytes", s.wakeup_bytes.to_string()),
     ];
@@ -574,13 +535,13 @@ fn set_key(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
             s.buffer_kb = n;
         }
         "retain" => {
-            let n = parse_size(v)?;
+            let n = size::parse(v).map_err(|e| format!("'{v}': {e}"))?;
             if !(RETAIN_MIN..=RETAIN_MAX).contains(&n) {
                 return Err(format!(
                     "{} is out of range {}..{}",
-                    render_size(n),
-                    render_size(RETAIN_MIN),
-                    render_size(RETAIN_MAX)
+                    size::format(n),
+                    size::format(RETAIN_MIN),
+                    size::format(RETAIN_MAX)
                 ));
             }
             s.retain = n;
@@ -779,8 +740,8 @@ mod tests {
         assert_eq!(ok("retain = 64MiB").retain, 64 << 20);
         assert_eq!(ok("retain = 3GB").retain, 3 << 30);
         assert_eq!(ok("retain = 64G").retain, 64 << 30);
-        assert_eq!(render_size(1_048_577), "1048577");
-        assert_eq!(render_size(1536 << 10), "1536K");
+        assert_eq!(size::format(1_048_577), "1048577");
+        assert_eq!(size::format(1536 << 10), "1536K");
         for bad in [
             "retain = 1023K",
             "retain = 65G",

@@ -10,7 +10,6 @@
 //! - `format`: the text and JSON renderings of records and stats, and the
 //!   escaping of untrusted bytes.
 //! - `config`: the `key = value` configuration language.
-//! - `options`: the mount option string (`-o`), shared with mount.sagafs.
 //! - `daemon`: collector, retention, stream fan-out, start-up.
 //! - `tree`: the file tree and its semantics, without FUSE.
 //! - `fuse`: the fuser adapter over `tree`.
@@ -21,6 +20,5 @@ pub mod device;
 pub mod format;
 pub mod fuse;
 pub mod names;
-pub mod options;
 pub mod record;
 pub mod tree;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::mount::MsFlags;
-use sagafs::daemon::guardian::sagafs_mounted_at;
+use sagafs_mount::mountinfo::sagafs_mounted_at;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sagafs");
 
@@ -106,7 +106,7 @@ fn a_live_mount_and_a_clean_path_are_left_alone() {
     assert_eq!(std::fs::read_to_string(&err).unwrap(), "");
 
     let dev = sagafs::device::double::DeviceDouble::new(1, 32);
-    let opts = sagafs::options::parse("").unwrap();
+    let opts = sagafs_mount::options::parse("").unwrap();
     let mut m = sagafs::daemon::start::mount(Arc::new(dev), &opts, &mp).unwrap();
     let mut unmounter = m.unmounter();
     let served = std::thread::spawn(move || m.run());

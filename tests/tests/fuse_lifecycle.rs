@@ -53,7 +53,7 @@ fn a_second_mount_on_the_same_device_is_refused_by_name() {
     let m = mount("");
     let dir2 = PathBuf::from(format!("/tmp/sagafs-test-{}-second", std::process::id()));
     std::fs::create_dir_all(&dir2).unwrap();
-    let o = sagafs::options::parse("").unwrap();
+    let o = sagafs_mount::options::parse("").unwrap();
     let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(m.dev.clone());
     let e = sagafs::daemon::start::mount(backend, &o, &dir2)
         .err()
@@ -69,6 +69,6 @@ fn a_second_mount_on_the_same_device_is_refused_by_name() {
     )
     .err()
     .unwrap();
-    assert!(e.contains("already a sagafs mount"), "{e}");
+    assert!(e.contains("sagafs is already mounted on"), "{e}");
     std::fs::remove_dir(&dir2).unwrap();
 }

@@ -19,10 +19,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 
-use nix::errno::Errno;
-use nix::mount::{umount2, MntFlags};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{getpid, getppid, Pid};
+use sagafs_mount::mountpoint::detach_if_dead;
 
 use super::logging;
 
@@ -119,63 +118,6 @@ pub fn run(req: &Request) -> ExitCode {
     }
 }
 
-/// Detaches the sagafs mount on `mountpoint` (an absolute path with
-/// symbolic links resolved) if it is dead.  Returns whether it did;
-/// nothing happens when there is no sagafs mount there or when it is live.
-pub fn detach_if_dead(mountpoint: &Path) -> Result<bool, String> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
-    if !sagafs_mounted_at(&info, mountpoint) {
-        return Ok(false);
-    }
-    // statfs always asks the file system (no cached answer), so it fails
-    // on a connection whose daemon is gone.
-    match nix::sys::statvfs::statvfs(mountpoint) {
-        Ok(_) => Ok(false),
-        Err(Errno::ENOTCONN | Errno::ECONNABORTED) => {
-            umount2(mountpoint, MntFlags::MNT_DETACH).map_err(|e| {
-                format!(
-                    "cannot detach the dead sagafs mount on {}: {e}",
-                    mountpoint.display()
-                )
-            })?;
-            Ok(true)
-        }
-        Err(e) => Err(format!(
-            "sagafs mount on {}: statfs: {e}",
-            mountpoint.display()
-        )),
-    }
-}
-
-/// True when `mountinfo` (proc(5) format) lists a `fuse.sagafs` mount on
-/// `dir`.
-pub fn sagafs_mounted_at(mountinfo: &str, dir: &Path) -> bool {
-    let target = escape(&dir.to_string_lossy());
-    mountinfo.lines().any(|line| {
-        let Some((left, right)) = line.split_once(" - ") else {
-            return false;
-        };
-        left.split(' ').nth(4) == Some(target.as_str())
-            && right.split(' ').next() == Some("fuse.sagafs")
-    })
-}
-
-/// The kernel's octal escaping of mount points in mountinfo.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            ' ' => out.push_str("\\040"),
-            '\t' => out.push_str("\\011"),
-            '\n' => out.push_str("\\012"),
-            '\\' => out.push_str("\\134"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,26 +151,5 @@ mod tests {
         ] {
             assert_eq!(request(&os(bad)), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn finds_sagafs_mounts_in_mountinfo() {
-        let info = "\
-22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-40 22 0:35 / /sagafs rw,nosuid shared:20 master:3 - fuse.sagafs sagafs rw,user_id=0
-41 22 0:36 / /mnt/with\\040space rw,relatime - fuse.sagafs sagafs rw
-42 22 0:37 / /run/other rw,relatime - fuse.sshfs sagafs rw
-";
-        assert!(sagafs_mounted_at(info, Path::new("/sagafs")));
-        assert!(sagafs_mounted_at(info, Path::new("/mnt/with space")));
-        assert!(!sagafs_mounted_at(info, Path::new("/run/other")));
-        assert!(!sagafs_mounted_at(info, Path::new("/")));
-        assert!(!sagafs_mounted_at(info, Path::new("/sagafs/log")));
-    }
-
-    #[test]
-    fn leaves_paths_without_a_sagafs_mount_alone() {
-        assert_eq!(detach_if_dead(Path::new("/tmp")), Ok(false));
-        assert_eq!(detach_if_dead(Path::new("/nonexistent/x")), Ok(false));
     }
 }

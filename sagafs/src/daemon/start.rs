@@ -28,8 +28,9 @@ use super::{guardian, logging, Daemon};
 use crate::config::{self, Settings};
 use crate::device::{Backend, Device};
 use crate::fuse::SagaFs;
-use crate::options::{self, MountOptions};
 use crate::tree::{Tree, TreeOptions};
+use sagafs_mount::mountpoint;
+use sagafs_mount::options::{self, MountOptions};
 
 /// The parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,67 +96,17 @@ pub fn parse_args<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap
     })
 }
 
-/// Checks the mount point: an existing directory, not already a sagafs
-/// mount.  Returns its canonical path.
+/// Checks the mount point (see `sagafs_mount::mountpoint`): an existing
+/// directory, not already a sagafs mount; a dead sagafs mount on it is
+/// detached, with a message.  Returns its canonical path.
 pub fn check_mountpoint(p: &Path) -> Result<PathBuf, String> {
-    remove_dead_mount(p)?;
-    let canon = p.canonicalize().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            format!(
-                "mount point {} does not exist: create it (mkdir -p {})",
-                p.display(),
-                p.display()
-            )
-        } else {
-            format!("mount point {}: {e}", p.display())
-        }
-    })?;
-    if !canon.is_dir() {
-        return Err(format!("mount point {} is not a directory", p.display()));
-    }
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let target = canon.to_string_lossy().replace(' ', "\\040");
-    for line in info.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        let Some(sep) = f.iter().position(|x| *x == "-") else {
-            continue;
-        };
-        if f.get(4) == Some(&target.as_str()) && f.get(sep + 1) == Some(&"fuse.sagafs") {
-            return Err(format!(
-                "{} is already a sagafs mount: unmount it first (umount {})",
-                p.display(),
-                p.display()
-            ));
-        }
-    }
-    Ok(canon)
-}
-
-/// Detaches a dead sagafs mount (its daemon was killed) on `p`, which is
-/// looked up with its parent resolved and itself untouched: stat on a dead
-/// mount fails.
-fn remove_dead_mount(p: &Path) -> Result<(), String> {
-    let (Some(name), Some(parent)) = (p.file_name(), p.parent()) else {
-        return Ok(());
-    };
-    let parent = if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        parent
-    };
-    let Ok(parent) = parent.canonicalize() else {
-        return Ok(());
-    };
-    let target = parent.join(name);
-    if guardian::detach_if_dead(&target)? {
-        let msg = format!(
-            "{} was a dead sagafs mount (its daemon had ended): detached it",
-            target.display()
-        );
+    let checked = mountpoint::check(p)?;
+    if let Some(dead) = &checked.detached {
+        let msg = mountpoint::detached_notice(dead);
         log::warn!("{msg}");
         eprintln!("sagafs: {msg}");
     }
-    Ok(())
+    Ok(checked.path)
 }
 
 /// The settings to start with: the device's current configuration with
@@ -203,7 +154,7 @@ pub fn mount(
         },
     ));
     let mut cfg = fuser::Config::default();
-    cfg.mount_options = opts.fuse_flags();
+    cfg.mount_options = fuse_flags(opts);
     cfg.mount_options.push(MountOption::FSName("sagafs".into()));
     cfg.mount_options
         .push(MountOption::CUSTOM("subtype=sagafs".into()));
@@ -225,6 +176,23 @@ pub fn mount(
         daemon,
         tree,
     })
+}
+
+/// The FUSE mount flags the options ask for (read-only, dev, suid, exec,
+/// default_permissions).  `allow_other` is not among them: fuser takes it
+/// as a session ACL.
+pub fn fuse_flags(opts: &MountOptions) -> Vec<MountOption> {
+    use MountOption as M;
+    let mut v = vec![
+        if opts.read_only { M::RO } else { M::RW },
+        if opts.dev { M::Dev } else { M::NoDev },
+        if opts.suid { M::Suid } else { M::NoSuid },
+        if opts.exec { M::Exec } else { M::NoExec },
+    ];
+    if opts.default_permissions {
+        v.push(M::DefaultPermissions);
+    }
+    v
 }
 
 impl Mounted {
@@ -480,11 +448,24 @@ mod tests {
         assert!(!o.read_only);
         let c = args(&["sagafs", "sagafs", "/x", "-o", "nodev,nosuid"]).unwrap();
         let o = options::parse(&c.options).unwrap();
-        let flags = o.fuse_flags();
+        let flags = fuse_flags(&o);
         assert!(flags.contains(&MountOption::NoDev) && flags.contains(&MountOption::NoSuid));
         // Without options at all.
         let c = args(&["sagafs", "sagafs", "/x"]).unwrap();
         assert_eq!(c.options, "");
+    }
+
+    #[test]
+    fn fuse_flags_follow_options() {
+        use MountOption as M;
+        assert_eq!(
+            fuse_flags(&options::parse("").unwrap()),
+            vec![M::RW, M::NoDev, M::NoSuid, M::NoExec]
+        );
+        assert_eq!(
+            fuse_flags(&options::parse("ro,dev,suid,exec,default_permissions").unwrap()),
+            vec![M::RO, M::Dev, M::Suid, M::Exec, M::DefaultPermissions]
+        );
     }
 
     #[test]

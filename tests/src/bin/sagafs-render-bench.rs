@@ -112,7 +112,7 @@ fn main() {
     let dev = DeviceDouble::new(2, 4096);
     let dir = PathBuf::from(format!("/tmp/sagafs-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let opts = sagafs::options::parse(&format!("retain={}M", mib * 2)).unwrap();
+    let opts = sagafs_mount::options::parse(&format!("retain={}M", mib * 2)).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
     let m = sagafs::daemon::start::mount(backend, &opts, &dir).unwrap();
     let daemon = m.daemon().clone();

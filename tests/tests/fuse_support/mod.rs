@@ -57,7 +57,7 @@ pub fn mount_with(opts: &str, dev: DeviceDouble) -> Mnt {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = PathBuf::from(format!("/tmp/sagafs-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let o = sagafs::options::parse(opts).unwrap();
+    let o = sagafs_mount::options::parse(opts).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
     let m = sagafs::daemon::start::mount(backend, &o, &dir).unwrap();
     let daemon = m.daemon().clone();

@@ -1,4 +1,4 @@
-//! Mount options: the `-o` string shared by `mount.sagafs` and the daemon.
+//! Mount options: the `-o` string of `mount.sagafs` and the daemon.
 //!
 //! Syntax: a comma-separated list of items, each `name` or `name=value`;
 //! the value is everything after the first `=`.  Inside an item `\,` stands
@@ -16,7 +16,7 @@
 //!   configuration file in it, read-only), `dev`/`nodev`, `suid`/`nosuid`,
 //!   `exec`/`noexec`.  sagafs defaults to `nodev,nosuid,noexec`: it serves
 //!   only text files.
-//! - Daemon options: `retain=SIZE`, `gid=GID`, `allow_other`,
+//! - Daemon options: `retain=SIZE` (see [`crate::size`]), `gid=GID`, `allow_other`,
 //!   `default_permissions`, `dev=PATH`, `config=FILE`.
 //!
 //! Anything else is refused by name, and a bad value is refused with the
@@ -27,6 +27,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::Group;
+
+use crate::size;
 
 /// The capture device used when no `dev=PATH` option is given.
 pub const DEFAULT_DEVICE: &str = "/dev/sagafs";
@@ -225,7 +227,7 @@ fn apply(opts: &mut MountOptions, name: &str, value: Option<&str>) -> Result<(),
         "default_permissions" => flag(&mut opts.default_permissions, true),
         "retain" => {
             let v = need(name, value, "retain=64M")?;
-            opts.retain = Some(parse_size(v).map_err(|reason| bad(name, v, reason))?);
+            opts.retain = Some(size::parse(v).map_err(|e| bad(name, v, e.to_string()))?);
             Ok(())
         }
         "gid" => {
@@ -293,40 +295,6 @@ fn check_readable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses `N`, `NK`, `NM` or `NG` (binary multiples, either case) into
-/// bytes.  Zero and values that overflow 64 bits are refused.
-pub fn parse_size(v: &str) -> Result<u64, String> {
-    const USAGE: &str = "bad size, use e.g. 64M";
-    let (digits, shift) = match v.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&v[..i], 10),
-        Some((i, 'm' | 'M')) => (&v[..i], 20),
-        Some((i, 'g' | 'G')) => (&v[..i], 30),
-        _ => (v, 0),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(USAGE.into());
-    }
-    let n: u64 = digits.parse().map_err(|_| "size too large".to_string())?;
-    let bytes = n
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| "size too large".to_string())?;
-    if bytes == 0 {
-        return Err("size must be more than 0, use e.g. 64M".into());
-    }
-    Ok(bytes)
-}
-
-/// Renders a byte count with the largest exact suffix (`64M`).
-pub fn format_size(bytes: u64) -> String {
-    for (shift, suffix) in [(30, 'G'), (20, 'M'), (10, 'K')] {
-        let unit = 1u64 << shift;
-        if bytes >= unit && bytes % unit == 0 {
-            return format!("{}{suffix}", bytes >> shift);
-        }
-    }
-    bytes.to_string()
-}
-
 fn parse_gid(v: &str) -> Result<u32, String> {
     if v.bytes().all(|b| b.is_ascii_digit()) {
         return match v.parse::<u32>() {
@@ -366,7 +334,7 @@ impl fmt::Display for MountOptions {
             items.push(format!("gid={gid}"));
         }
         if let Some(retain) = self.retain {
-            items.push(format!("retain={}", format_size(retain)));
+            items.push(format!("retain={}", size::format(retain)));
         }
         if self.device != Path::new(DEFAULT_DEVICE) {
             items.push(format!("dev={}", escape(&self.device.to_string_lossy())));
@@ -375,25 +343,6 @@ impl fmt::Display for MountOptions {
             items.push(format!("config={}", escape(&config.to_string_lossy())));
         }
         f.write_str(&items.join(","))
-    }
-}
-
-impl MountOptions {
-    /// The FUSE mount flags these options ask for (read-only, dev, suid,
-    /// exec, default_permissions).  `allow_other` is left to the caller:
-    /// fuser takes it as a session ACL, not a mount option.
-    pub fn fuse_flags(&self) -> Vec<fuser::MountOption> {
-        use fuser::MountOption as M;
-        let mut v = vec![
-            if self.read_only { M::RO } else { M::RW },
-            if self.dev { M::Dev } else { M::NoDev },
-            if self.suid { M::Suid } else { M::NoSuid },
-            if self.exec { M::Exec } else { M::NoExec },
-        ];
-        if self.default_permissions {
-            v.push(M::DefaultPermissions);
-        }
-        v
     }
 }
 

@@ -123,8 +123,11 @@ fn retain_sizes() {
     assert_eq!(r("64M"), Ok(64 << 20));
     assert_eq!(r("64m"), Ok(64 << 20));
     assert_eq!(r("2G"), Ok(2 << 30));
+    // The config key's grammar: one for both.
+    assert_eq!(r("64MiB"), Ok(64 << 20));
+    assert_eq!(r("1MB"), Ok(1 << 20));
     assert_eq!(err("retain=12Q"), "retain=12Q: bad size, use e.g. 64M");
-    for bad in ["M", "-1", "1.5M", "1 M", "0x10", "1MB", "+5"] {
+    for bad in ["M", "-1", "1.5M", "1 M", "0x10", "1Mb", "+5"] {
         assert_eq!(
             err(&format!("retain={bad}")),
             format!("retain={bad}: bad size, use e.g. 64M")
@@ -154,15 +157,6 @@ fn retain_sizes() {
         err("retain="),
         "mount option 'retain' needs a value, e.g. retain=64M"
     );
-}
-
-#[test]
-fn format_size_is_exact() {
-    assert_eq!(format_size(64 << 20), "64M");
-    assert_eq!(format_size(1536), "1536");
-    assert_eq!(format_size(3 << 30), "3G");
-    assert_eq!(format_size(1025), "1025");
-    assert_eq!(format_size((1 << 20) + 1024), "1025K");
 }
 
 #[test]
@@ -294,21 +288,6 @@ fn canonical_string_round_trips() {
     assert_eq!(parse(&canon), Ok(o));
 }
 
-#[test]
-fn fuse_flags_follow_options() {
-    use fuser::MountOption as M;
-    assert_eq!(
-        parse("").unwrap().fuse_flags(),
-        vec![M::RW, M::NoDev, M::NoSuid, M::NoExec]
-    );
-    assert_eq!(
-        parse("ro,dev,suid,exec,default_permissions")
-            .unwrap()
-            .fuse_flags(),
-        vec![M::RO, M::Dev, M::Suid, M::Exec, M::DefaultPermissions]
-    );
-}
-
 proptest! {
     #[test]
     fn parse_never_panics(s in "\\PC{0,64}") {
@@ -320,10 +299,5 @@ proptest! {
     fn device_paths_round_trip(tail in "[a-z,\\\\=/ ]{0,20}") {
         let o = MountOptions { device: PathBuf::from(format!("/dev/{tail}")), ..Default::default() };
         prop_assert_eq!(parse(&o.to_string()), Ok(o));
-    }
-
-    #[test]
-    fn sizes_round_trip(n in 1u64..(1u64 << 40)) {
-        prop_assert_eq!(parse_size(&format_size(n)), Ok(n));
     }
 }
