@@ -165,8 +165,8 @@ eq "pipe delivers new records to a reader" "$(wc -l </tmp/e2e-pipe-out)" 3
 
 # --- a flood through a tiny ring: every record is logged or counted lost ---
 cp /bin/dd /tmp/e2eflood
-printf 'comms = e2eflood\nbuffer_kb = 32\n' >"$mp/config"
-eq "buffer_kb = 32 re-arms the rings" "$(grep -c '^buffer_kb = 32$' "$mp/config")" 1
+printf 'comms = e2eflood\nring_kb = 32\n' >"$mp/config"
+eq "ring_kb = 32 re-arms the rings" "$(grep -c '^ring_kb = 32$' "$mp/config")" 1
 passed_total() { jq '.total.logged + .total.dropped' "$mp/stats.json"; }
 ring_lost() {
 	grep ' reason=ring_full$' "$mp/log" | sed 's/.* lost=\([0-9]*\) .*/\1/' | awk '{ s += $1 } END { print s + 0 }'
@@ -184,8 +184,8 @@ flood_balanced() {
 	[ $((k1 - k0)) -gt 0 ] && [ $((recs + l1 - l0)) -eq $((k1 - k0)) ]
 }
 check "flood: records + ring_full losses = calls passed by the kernel" wait_until flood_balanced
-printf 'comms =\nbuffer_kb = 1024\n' >"$mp/config"
-eq "restoring buffer_kb = 1024 succeeds" "$?" 0
+printf 'comms =\nring_kb = 1024\n' >"$mp/config"
+eq "restoring ring_kb = 1024 succeeds" "$?" 0
 check "the daemon still runs after the flood" kill -0 "$daemon"
 
 # --- a second consumer is refused, naming the first ---

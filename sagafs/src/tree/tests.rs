@@ -198,10 +198,10 @@ fn oversized_config_write_is_refused() {
 }
 
 #[test]
-fn buffer_kb_rearms_the_rings_and_capture_goes_on() {
+fn ring_kb_rearms_the_rings_and_capture_goes_on() {
     let mut f = fixture(TreeOptions::default());
     f.inject(2, b"/before");
-    f.write_config("buffer_kb = 64\n").unwrap();
+    f.write_config("ring_kb = 64\n").unwrap();
     assert_eq!(f.dev.config().unwrap().ring_kb, 64);
     assert_ne!(f.dev.config().unwrap().flags & abi::CFG_ENABLED, 0);
     f.inject(3, b"/after");
