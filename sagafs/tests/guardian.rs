@@ -107,7 +107,7 @@ fn a_live_mount_and_a_clean_path_are_left_alone() {
 
     let dev = sagafs::device::double::DeviceDouble::new(1, 32);
     let opts = sagafs_mount::options::parse("").unwrap();
-    let mut m = sagafs::daemon::start::mount(Arc::new(dev), &opts, &mp).unwrap();
+    let mut m = sagafs::mount::mount(Arc::new(dev), &opts, &mp).unwrap();
     let mut unmounter = m.unmounter();
     let served = std::thread::spawn(move || m.run());
     assert!(is_sagafs_mount(&mp));

@@ -55,14 +55,12 @@ fn a_second_mount_on_the_same_device_is_refused_by_name() {
     std::fs::create_dir_all(&dir2).unwrap();
     let o = sagafs_mount::options::parse("").unwrap();
     let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(m.dev.clone());
-    let e = sagafs::daemon::start::mount(backend, &o, &dir2)
-        .err()
-        .unwrap();
+    let e = sagafs::mount::mount(backend, &o, &dir2).err().unwrap();
     assert!(
         e.contains("busy") && e.contains(&format!("pid {}", std::process::id())),
         "{e}"
     );
-    let e = sagafs::daemon::start::mount(
+    let e = sagafs::mount::mount(
         std::sync::Arc::new(sagafs::device::double::DeviceDouble::new(1, 32)),
         &o,
         &m.dir,

@@ -1,23 +1,19 @@
 //! The daemon's state and threads, independent of FUSE: it arms the
 //! device, runs the collector, keeps the retention buffer and the live
 //! stream fan-out, applies configuration writes and assembles statistics.
-//! `tree` serves files from it; `fuse` and `main` wire it to a mount.
+//! `tree` serves files from it; `mount` wires it to a FUSE mount, and the
+//! `sagafs` program (src/bin/sagafs) starts it.
 //!
 //! - `retention`: the bounded, indexed buffer of recent entries.
 //! - `hub`: retention behind its lock, wake-ups for readers and pollers.
 //! - `collector`: the thread that drains the rings.
 //! - `stream`: `pipe` readers and the server of blocked reads.
 //! - `errors`: the `errors` file.
-//! - `guardian`: removes the mount of a daemon that was killed.
-//! - `start`: command line start-up, daemonizing, signals, logging.
 
 pub mod collector;
 pub mod errors;
-pub mod guardian;
 pub mod hub;
-pub mod logging;
 pub mod retention;
-pub mod start;
 pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -114,7 +114,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let opts = sagafs_mount::options::parse(&format!("retain={}M", mib * 2)).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
-    let m = sagafs::daemon::start::mount(backend, &opts, &dir).unwrap();
+    let m = sagafs::mount::mount(backend, &opts, &dir).unwrap();
     let daemon = m.daemon().clone();
     let server = std::thread::spawn(move || m.run());
 

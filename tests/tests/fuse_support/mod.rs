@@ -59,7 +59,7 @@ pub fn mount_with(opts: &str, dev: DeviceDouble) -> Mnt {
     std::fs::create_dir_all(&dir).unwrap();
     let o = sagafs_mount::options::parse(opts).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
-    let m = sagafs::daemon::start::mount(backend, &o, &dir).unwrap();
+    let m = sagafs::mount::mount(backend, &o, &dir).unwrap();
     let daemon = m.daemon().clone();
     let tree = m.tree().clone();
     let thread = std::thread::spawn(move || m.run());

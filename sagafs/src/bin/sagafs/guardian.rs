@@ -23,7 +23,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::{getpid, getppid, Pid};
 use sagafs_mount::mountpoint::detach_if_dead;
 
-use super::logging;
+use crate::logging;
 
 /// The hidden command-line flag that runs the guardian.
 pub const FLAG: &str = "--guardian";
