@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The whole test suite, as `make test` runs it: build, lint, host tests
-# (unit tests and FUSE tests against the device double), packaging checks,
-# one VM boot running every test against the real module
+# (the plain `cargo test`, which needs no privilege, then as root the FUSE
+# tests against the device double and the helper's root tests), packaging
+# checks, one VM boot running every test against the real module
 # (tests/vm/suite.sh), and one systemd boot proving the fstab line.
 #
 # Each stage's counts are collected from its runners' closing lines and
@@ -52,9 +53,14 @@ stage() {
 	printf '\n======== %s ========\n' "$*"
 }
 
+# The test targets a plain `cargo test` leaves out (`test = false` in
+# their Cargo.toml): fuse_* mount over /dev/fuse, root_* need root.
+privileged=(--test 'fuse_*' --test 'root_*')
+
 stage "build"
 make all || die "build failed"
 cargo test --workspace --release --locked --no-run || die "building the tests failed"
+cargo test --workspace --release --locked --no-run "${privileged[@]}" || die "building the tests failed"
 
 stage "lint"
 tests/lint.sh || die "lint failed"
@@ -62,9 +68,16 @@ tests/lint.sh || die "lint failed"
 make module >/dev/null || die "module rebuild failed"
 
 stage "host tests"
+# A plain `cargo test` needs no privilege (it passes as any user).
 cargo test --workspace --release --locked 2>&1 | tee "$logdir/host.log"
 host_rc=${PIPESTATUS[0]}
 count "$logdir/host.log" "host (cargo test)"
+[ "$host_rc" = 0 ] || failed=$((failed + 1))
+# The targets that mount over /dev/fuse or need root, as root.
+[ "$(id -u)" = 0 ] || die "the root and FUSE tests need root: run make test as root"
+cargo test --workspace --release --locked "${privileged[@]}" 2>&1 | tee "$logdir/host-root.log"
+host_rc=${PIPESTATUS[0]}
+count "$logdir/host-root.log" "host (root, FUSE)"
 [ "$host_rc" = 0 ] || failed=$((failed + 1))
 
 stage "packaging (host)"

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use sagafs_mount::mountinfo;
@@ -12,14 +12,14 @@ use sagafs_mount::mountpoint::{check, detach_if_dead, Checked};
 
 /// Mounts a sagafs-typed FUSE file system on `dir` and closes its
 /// /dev/fuse descriptor: the mount is dead (ENOTCONN).
-fn dead_mount(dir: &PathBuf) {
+fn dead_mount(dir: &Path) {
     mount_fuse(dir);
     let e = fs::metadata(dir).unwrap_err();
     assert_eq!(e.raw_os_error(), Some(Errno::ENOTCONN as i32));
 }
 
 /// Mounts on `dir` with a /dev/fuse descriptor that is closed on return.
-fn mount_fuse(dir: &PathBuf) {
+fn mount_fuse(dir: &Path) {
     let fuse = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -48,7 +48,7 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-fn mounted(dir: &PathBuf) -> bool {
+fn mounted(dir: &Path) -> bool {
     mountinfo::sagafs_mounted_at(&mountinfo::read().unwrap(), dir)
 }
 
