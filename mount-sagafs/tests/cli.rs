@@ -12,7 +12,6 @@ use bed::{expect, output, stdout, Bed, HELPER, RECORD};
 #[test]
 fn usage_errors_exit_1() {
     let bed = Bed::new("usage", RECORD);
-    let mnt = bed.mnt();
     let usage = "usage: mount.sagafs SOURCE DIR [-s] [-f] [-n] [-v] [-o OPTIONS] [-N NAMESPACE]";
     expect(
         &bed.run(&[]),
@@ -20,17 +19,17 @@ fn usage_errors_exit_1() {
         &format!("SOURCE and DIR are required: {usage}"),
     );
     expect(
-        &bed.run(&["sagafs", &mnt, "-o"]),
+        &bed.mount(&["-o"]),
         1,
         &format!("-o needs a value: {usage}"),
     );
     expect(
-        &bed.run(&["sagafs", &mnt, "extra"]),
+        &bed.mount(&["extra"]),
         1,
         &format!("unexpected argument \"extra\": {usage}"),
     );
     expect(
-        &bed.run(&["sagafs", &mnt, "-x"]),
+        &bed.mount(&["-x"]),
         1,
         &format!("unknown flag '-x': {usage}"),
     );

@@ -16,12 +16,7 @@ use bed::{expect, output, stderr, stdout, Bed, RECORD};
 fn execs_the_daemon_with_canonical_options() {
     let bed = Bed::new("exec", RECORD);
     let mnt = bed.mnt();
-    let o = bed.run(&[
-        "sagafs",
-        &mnt,
-        "-o",
-        "nofail,retain=65536K,ro,dev=/dev/null,_netdev",
-    ]);
+    let o = bed.mount(&["-o", "nofail,retain=65536K,ro,dev=/dev/null,_netdev"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
     let args = fs::read_to_string(bed.dir.join("args")).unwrap();
@@ -64,7 +59,7 @@ fn no_options_means_no_dash_o() {
 #[test]
 fn daemon_failure_reaches_the_user() {
     let bed = Bed::new("busy", "echo 'sagafs: /dev/null is busy: another sagafs daemon (pid 42) is reading it' >&2; exit 1");
-    let o = bed.run(&["sagafs", &bed.mnt(), "-o", "dev=/dev/null"]);
+    let o = bed.mount(&["-o", "dev=/dev/null"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
@@ -76,7 +71,7 @@ fn daemon_failure_reaches_the_user() {
 fn fake_mount_checks_and_runs_nothing() {
     let bed = Bed::new("fake", RECORD);
     let mnt = bed.mnt();
-    let o = bed.run(&["sagafs", &mnt, "-f", "-v", "-o", "dev=/dev/null,gid=0"]);
+    let o = bed.mount(&["-f", "-v", "-o", "dev=/dev/null,gid=0"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
@@ -92,15 +87,7 @@ fn fake_mount_checks_and_runs_nothing() {
 fn sloppy_skips_unknown_options() {
     let bed = Bed::new("sloppy", RECORD);
     let mnt = bed.mnt();
-    let o = bed.run(&[
-        "sagafs",
-        &mnt,
-        "-o",
-        "foo,dev=/dev/null,bar=2",
-        "-f",
-        "-s",
-        "-v",
-    ]);
+    let o = bed.mount(&["-o", "foo,dev=/dev/null,bar=2", "-f", "-s", "-v"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
@@ -111,9 +98,9 @@ fn sloppy_skips_unknown_options() {
             bed.dir.display()
         )
     );
-    let o = bed.run(&["sagafs", &mnt, "-o", "foo,dev=/dev/null", "-f"]);
+    let o = bed.mount(&["-o", "foo,dev=/dev/null", "-f"]);
     expect(&o, 1, "unknown mount option 'foo'");
-    let o = bed.run(&["sagafs", &mnt, "-s", "-o", "foo,retain=12Q"]);
+    let o = bed.mount(&["-s", "-o", "foo,retain=12Q"]);
     expect(&o, 1, "retain=12Q: bad size, use e.g. 64M");
 }
 
@@ -165,7 +152,7 @@ fn refuses_a_second_mount() {
         fuser::spawn_mount(Empty, &mnt, &config).expect("FUSE mount (needs root and /dev/fuse)");
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(info.contains(&format!(" {mnt} ")), "{info}");
-    let o = bed.run(&["sagafs", &mnt, "-o", "dev=/dev/null"]);
+    let o = bed.mount(&["-o", "dev=/dev/null"]);
     drop(session);
     expect(
         &o,
@@ -184,7 +171,7 @@ fn missing_module_is_explained() {
         .args(["-n", "sagafs"])
         .output()
         .unwrap();
-    let o = bed.run(&["sagafs", &mnt, "-f", "-o", "dev=/nonexistent/sagafs"]);
+    let o = bed.mount(&["-f", "-o", "dev=/nonexistent/sagafs"]);
     if probe.status.success() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     } else if stderr(&probe).contains("not found in directory") {
@@ -208,30 +195,14 @@ fn missing_module_is_explained() {
 fn mount_namespace_option() {
     let bed = Bed::new("ns", RECORD);
     let mnt = bed.mnt();
-    let o = bed.run(&[
-        "sagafs",
-        &mnt,
-        "-f",
-        "-v",
-        "-N",
-        "/proc/self/ns/mnt",
-        "-o",
-        "dev=/dev/null",
-    ]);
+    let o = bed.mount(&["-f", "-v", "-N", "/proc/self/ns/mnt", "-o", "dev=/dev/null"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("mount.sagafs: entered mount namespace /proc/self/ns/mnt\n"));
     let pid = std::process::id().to_string();
-    let o = bed.run(&[
-        "sagafs",
-        &mnt,
-        "-f",
-        &format!("-N{pid}"),
-        "-o",
-        "dev=/dev/null",
-    ]);
+    let o = bed.mount(&["-f", &format!("-N{pid}"), "-o", "dev=/dev/null"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     expect(
-        &bed.run(&["sagafs", &mnt, "-N", "/nonexistent/ns"]),
+        &bed.mount(&["-N", "/nonexistent/ns"]),
         32,
         "cannot open mount namespace /nonexistent/ns: No such file or directory (os error 2)",
     );
@@ -243,21 +214,14 @@ fn config_file_is_checked() {
     let mnt = bed.mnt();
     let conf = bed.dir.join("sagafs.conf");
     fs::write(&conf, "exclude = open,openat\n").unwrap();
-    let o = bed.run(&[
-        "sagafs",
-        &mnt,
+    let o = bed.mount(&[
         "-f",
         "-o",
         &format!("dev=/dev/null,config={}", conf.display()),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     expect(
-        &bed.run(&[
-            "sagafs",
-            &mnt,
-            "-o",
-            "config=/nonexistent.conf,dev=/dev/null",
-        ]),
+        &bed.mount(&["-o", "config=/nonexistent.conf,dev=/dev/null"]),
         1,
         "config=/nonexistent.conf: cannot open: No such file or directory (os error 2)",
     );

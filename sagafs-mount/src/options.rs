@@ -169,32 +169,31 @@ fn split(s: &str) -> Vec<String> {
     items
 }
 
-/// Names accepted and ignored: mount(8), fstab and mount.fuse3 add them.
-fn is_ignored(name: &str) -> bool {
-    const IGNORED: &[&str] = &[
-        "defaults",
-        "auto",
-        "noauto",
-        "_netdev",
-        "nofail",
-        "users",
-        "nouser",
-        "atime",
-        "noatime",
-        "relatime",
-        "norelatime",
-        "strictatime",
-        "nostrictatime",
-        "lazytime",
-        "nolazytime",
-        "diratime",
-        "nodiratime",
-        "async",
-        "silent",
-        "loud",
-    ];
-    IGNORED.contains(&name)
-}
+/// Names accepted and ignored (without a value): mount(8), fstab and
+/// mount.fuse3 add them.  `user[=NAME]` and `x-*` are ignored with any
+/// value.
+pub const IGNORED: &[&str] = &[
+    "defaults",
+    "auto",
+    "noauto",
+    "_netdev",
+    "nofail",
+    "users",
+    "nouser",
+    "atime",
+    "noatime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "diratime",
+    "nodiratime",
+    "async",
+    "silent",
+    "loud",
+];
 
 fn apply(opts: &mut MountOptions, name: &str, value: Option<&str>) -> Result<(), OptionError> {
     // Options that may carry any value, or none, and are ignored.
@@ -242,7 +241,7 @@ fn apply(opts: &mut MountOptions, name: &str, value: Option<&str>) -> Result<(),
             opts.config = Some(path);
             Ok(())
         }
-        _ if is_ignored(name) => match value {
+        _ if IGNORED.contains(&name) => match value {
             Some(_) => Err(OptionError::UnexpectedValue(name.to_string())),
             None => Ok(()),
         },

@@ -45,6 +45,14 @@ impl Bed {
     pub fn run(&self, args: &[&str]) -> Output {
         output(self.helper().args(args))
     }
+
+    /// `mount.sagafs sagafs MNT ARGS...`, as mount(8) calls it.
+    pub fn mount(&self, args: &[&str]) -> Output {
+        let mnt = self.mnt();
+        let mut all = vec!["sagafs", mnt.as_str()];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
 }
 
 impl Drop for Bed {

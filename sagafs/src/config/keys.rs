@@ -18,132 +18,36 @@ pub struct Key {
     pub set: fn(&mut Settings, &str) -> Result<(), String>,
 }
 
+/// A key stored as is in the `Settings` field of the same name: rendered
+/// by `$render` (given a reference to the field), parsed and checked by
+/// `$parse` (given the value text).
+macro_rules! key {
+    ($name:ident, $render:expr, $parse:expr) => {
+        Key {
+            name: stringify!($name),
+            render: |s| ($render)(&s.$name),
+            set: |s, v| ($parse)(v).map(|x| s.$name = x),
+        }
+    };
+}
+
 /// Every key, in the order `render()` prints them.
 pub const KEYS: [Key; 15] = [
-    Key {
-        name: "enabled",
-        render: |s| flag(s.enabled),
-        set: |s, v| parse_bool(v).map(|b| s.enabled = b),
-    },
-    Key {
-        name: "syscalls",
-        render: |s| s.syscalls.render(),
-        set: |s, v| {
-            if v.is_empty() {
-                return Err("empty: give 'all', 'none' or a list of names \
-                            (to stop capture, write 'enabled = 0')"
-                    .into());
-            }
-            SyscallSet::parse(v).map(|set| s.syscalls = set)
-        },
-    },
-    Key {
-        name: "exclude",
-        render: |s| {
-            if s.exclude.is_empty() {
-                String::new()
-            } else {
-                s.exclude.render()
-            }
-        },
-        set: |s, v| SyscallSet::parse(v).map(|set| s.exclude = set),
-    },
-    Key {
-        name: "pids",
-        render: |s| render_ids(&s.pids),
-        set: |s, v| parse_ids(v, "pid", |n| n > 0).map(|ids| s.pids = ids),
-    },
-    Key {
-        name: "exclude_pids",
-        render: |s| render_ids(&s.exclude_pids),
-        set: |s, v| parse_ids(v, "pid", |n| n > 0).map(|ids| s.exclude_pids = ids),
-    },
-    Key {
-        name: "uids",
-        render: |s| render_ids(&s.uids),
-        set: |s, v| parse_ids(v, "uid", |n| n != u32::MAX).map(|ids| s.uids = ids),
-    },
-    Key {
-        name: "exclude_uids",
-        render: |s| render_ids(&s.exclude_uids),
-        set: |s, v| parse_ids(v, "uid", |n| n != u32::MAX).map(|ids| s.exclude_uids = ids),
-    },
-    Key {
-        name: "comms",
-        render: |s| render_comms(&s.comms),
-        set: |s, v| parse_comms(v).map(|c| s.comms = c),
-    },
-    Key {
-        name: "exclude_comms",
-        render: |s| render_comms(&s.exclude_comms),
-        set: |s, v| parse_comms(v).map(|c| s.exclude_comms = c),
-    },
-    Key {
-        name: "result",
-        render: |s| s.result.as_str().to_string(),
-        set: |s, v| {
-            s.result = match v {
-                "any" => ResultFilter::Any,
-                "success" => ResultFilter::Success,
-                "failure" => ResultFilter::Failure,
-                _ => return Err(format!("'{v}' is not any, success or failure")),
-            };
-            Ok(())
-        },
-    },
-    Key {
-        name: "snaplen",
-        render: |s| s.snaplen.to_string(),
-        set: |s, v| {
-            let n = parse_u32(v)?;
-            if n > SNAPLEN_MAX {
-                return Err(format!("{n} is out of range 0..{SNAPLEN_MAX}"));
-            }
-            s.snaplen = n;
-            Ok(())
-        },
-    },
-    Key {
-        name: "ring_kb",
-        render: |s| s.ring_kb.to_string(),
-        set: |s, v| {
-            let n = parse_u32(v)?;
-            if !(RING_KB_MIN..=RING_KB_MAX).contains(&n) || !n.is_power_of_two() {
-                return Err(format!(
-                    "{n} is not a power of two in {RING_KB_MIN}..{RING_KB_MAX}"
-                ));
-            }
-            s.ring_kb = n;
-            Ok(())
-        },
-    },
-    Key {
-        name: "retain",
-        render: |s| size::format(s.retain),
-        set: |s, v| {
-            let n = size::parse(v).map_err(|e| format!("'{v}': {e}"))?;
-            if !(RETAIN_MIN..=RETAIN_MAX).contains(&n) {
-                return Err(format!(
-                    "{} is out of range {}..{}",
-                    size::format(n),
-                    size::format(RETAIN_MIN),
-                    size::format(RETAIN_MAX)
-                ));
-            }
-            s.retain = n;
-            Ok(())
-        },
-    },
-    Key {
-        name: "exclude_self",
-        render: |s| flag(s.exclude_self),
-        set: |s, v| parse_bool(v).map(|b| s.exclude_self = b),
-    },
-    Key {
-        name: "wakeup_bytes",
-        render: |s| s.wakeup_bytes.to_string(),
-        set: |s, v| parse_u32(v).map(|n| s.wakeup_bytes = n),
-    },
+    key!(enabled, render_flag, parse_bool),
+    key!(syscalls, SyscallSet::render, parse_syscalls),
+    key!(exclude, render_exclude, SyscallSet::parse),
+    key!(pids, render_ids, parse_pids),
+    key!(exclude_pids, render_ids, parse_pids),
+    key!(uids, render_ids, parse_uids),
+    key!(exclude_uids, render_ids, parse_uids),
+    key!(comms, render_comms, parse_comms),
+    key!(exclude_comms, render_comms, parse_comms),
+    key!(result, ResultFilter::render, parse_result),
+    key!(snaplen, u32::to_string, parse_snaplen),
+    key!(ring_kb, u32::to_string, parse_ring_kb),
+    key!(retain, render_size, parse_retain),
+    key!(exclude_self, render_flag, parse_bool),
+    key!(wakeup_bytes, u32::to_string, parse_u32),
 ];
 
 /// Keys that were renamed, with their new names: refused with a hint.
@@ -159,8 +63,80 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|k| k.name)
 }
 
-fn flag(v: bool) -> String {
-    if v { "1" } else { "0" }.to_string()
+fn render_flag(v: &bool) -> String {
+    if *v { "1" } else { "0" }.to_string()
+}
+
+/// The empty set renders as an empty value (nothing excluded).
+fn render_exclude(set: &SyscallSet) -> String {
+    if set.is_empty() {
+        String::new()
+    } else {
+        set.render()
+    }
+}
+
+fn parse_syscalls(v: &str) -> Result<SyscallSet, String> {
+    if v.is_empty() {
+        return Err("empty: give 'all', 'none' or a list of names \
+                    (to stop capture, write 'enabled = 0')"
+            .into());
+    }
+    SyscallSet::parse(v)
+}
+
+/// Process ids: at least 1.
+fn parse_pids(v: &str) -> Result<Vec<u32>, String> {
+    parse_ids(v, "pid", |n| n > 0)
+}
+
+/// User ids: any but 4294967295 (-1, "no uid").
+fn parse_uids(v: &str) -> Result<Vec<u32>, String> {
+    parse_ids(v, "uid", |n| n != u32::MAX)
+}
+
+fn render_size(n: &u64) -> String {
+    size::format(*n)
+}
+
+fn parse_result(v: &str) -> Result<ResultFilter, String> {
+    match v {
+        "any" => Ok(ResultFilter::Any),
+        "success" => Ok(ResultFilter::Success),
+        "failure" => Ok(ResultFilter::Failure),
+        _ => Err(format!("'{v}' is not any, success or failure")),
+    }
+}
+
+fn parse_snaplen(v: &str) -> Result<u32, String> {
+    let n = parse_u32(v)?;
+    if n > SNAPLEN_MAX {
+        return Err(format!("{n} is out of range 0..{SNAPLEN_MAX}"));
+    }
+    Ok(n)
+}
+
+fn parse_ring_kb(v: &str) -> Result<u32, String> {
+    let n = parse_u32(v)?;
+    if !(RING_KB_MIN..=RING_KB_MAX).contains(&n) || !n.is_power_of_two() {
+        return Err(format!(
+            "{n} is not a power of two in {RING_KB_MIN}..{RING_KB_MAX}"
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_retain(v: &str) -> Result<u64, String> {
+    let n = size::parse(v).map_err(|e| format!("'{v}': {e}"))?;
+    if !(RETAIN_MIN..=RETAIN_MAX).contains(&n) {
+        return Err(format!(
+            "{} is out of range {}..{}",
+            size::format(n),
+            size::format(RETAIN_MIN),
+            size::format(RETAIN_MAX)
+        ));
+    }
+    Ok(n)
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
