@@ -4,6 +4,8 @@
 //! the module when the device is missing, then execs the daemon, whose
 //! parent exits 0 only once the mount is live.
 
+#![deny(unsafe_code)]
+
 mod args;
 mod daemon;
 mod failure;

@@ -10,6 +10,8 @@
 //! It depends on nix only: the helper that links it does not carry the
 //! daemon's FUSE, mmap and JSON code.
 
+#![deny(unsafe_code)]
+
 pub mod mountinfo;
 pub mod mountpoint;
 pub mod options;
