@@ -32,7 +32,9 @@ INSTALL ?= install
 DEPMOD ?= /sbin/depmod
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
 DKMS_SRCDIR ?= /usr/src/sagafs-$(DKMS_VERSION)
-DKMS_SOURCES := kmod/Makefile kmod/Kbuild kmod/dkms.conf $(wildcard kmod/*.c kmod/*.h)
+# The module's own sources, not what a build left next to them (*.mod.c).
+DKMS_SOURCES := kmod/Makefile kmod/Kbuild kmod/dkms.conf \
+	$(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
 
 SAGAFS_MAN4 := man/sagafs.4
 SAGAFS_MAN5 := man/sagafs.5
