@@ -6,11 +6,12 @@
 #   packaging/build-deb.sh [--out DIR] [--version-suffix SUFFIX]
 #
 # Copies the source tree (the files git tracks or would track; every file
-# but target/ outside a git checkout) to DIR/src/, runs
+# but target/ outside a git checkout) to target/deb-build/sagafs/, runs
 # `dpkg-buildpackage -us -uc -b` there and leaves in DIR (default
 # target/deb) exactly this build's sagafs_*.deb, sagafs-dkms_*.deb,
 # .changes and .buildinfo, and build.log.  Cargo's output is kept in
-# target/deb-cargo between runs.  --version-suffix adds a changelog entry
+# target/deb-cargo between runs (the copy's path never changes, so cargo
+# rebuilds only what changed).  --version-suffix adds a changelog entry
 # VERSION+SUFFIX in the copy (e.g. +test1: an upgrade of the plain build).
 #
 # Installs missing build dependencies (apt-get build-dep) when run as
@@ -52,8 +53,12 @@ if [ -n "${missing_tools:-}" ] || ! (cd "$repo" && dpkg-checkbuilddeps) >/dev/nu
 fi
 
 version=$(cd "$repo" && dpkg-parsechangelog -S Version)
-src=$out/src/sagafs-$version$suffix
-rm -rf "$out/src"
+build=$repo/target/deb-build
+src=$build/sagafs
+mkdir -p "$build"
+exec 9>"$build.lock"
+flock -w 600 9 || die "another build holds $build.lock"
+rm -rf "$build"
 mkdir -p "$src"
 if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
@@ -70,7 +75,8 @@ if [ -n "$suffix" ]; then
 		printf 'sagafs (%s) unstable; urgency=medium\n\n' "$version$suffix"
 		printf '  * Rebuild of %s as %s (packaging/build-deb.sh --version-suffix).\n\n' \
 			"$version" "$version$suffix"
-		printf ' -- %s  %s\n\n' "$maint" "$(date -R)"
+		# The same date: SOURCE_DATE_EPOCH, and so the build, stays the same.
+		printf ' -- %s  %s\n\n' "$maint" "$(cd "$repo" && dpkg-parsechangelog -S Date)"
 		cat "$repo/debian/changelog"
 	} >"$src/debian/changelog"
 fi
@@ -83,6 +89,6 @@ if ! (cd "$src" && CARGO_TARGET_DIR="$repo/target/deb-cargo" \
 	tail -n 40 "$log" >&2
 	die "dpkg-buildpackage failed (log: $log)"
 fi
-mv "$out/src"/*.deb "$out/src"/*.changes "$out/src"/*.buildinfo "$out/"
-rm -rf "$out/src"
+mv "$build"/*.deb "$build"/*.changes "$build"/*.buildinfo "$out/"
+rm -rf "$build"
 ls -1 "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
