@@ -7,6 +7,8 @@
 #   make demo       build, load, mount /sagafs and show it working (in the
 #                   test VM when this kernel cannot load modules)
 #   make install    install (DESTDIR, PREFIX honoured); make uninstall
+#   make deb        the Debian packages sagafs and sagafs-dkms, in
+#                   target/deb (DEB_OUT=DIR, DEB_VERSION_SUFFIX=+x)
 
 # The kernel to build for: the running one if its build tree is installed,
 # else the newest installed tree (the VM tests boot that one).
@@ -18,7 +20,7 @@ export KVER
 
 CARGO ?= cargo
 
-.PHONY: all module rust deps lint test test-host test-vm bench demo clean
+.PHONY: all module rust deps lint test test-host test-vm bench demo deb clean
 
 all: module rust
 
@@ -42,6 +44,11 @@ bench: deps all
 
 demo: deps all
 	tests/demo.sh
+
+DEB_OUT ?= target/deb
+DEB_VERSION_SUFFIX ?=
+deb:
+	packaging/build-deb.sh --out $(DEB_OUT) --version-suffix "$(DEB_VERSION_SUFFIX)"
 
 clean:
 	$(MAKE) -C kmod clean

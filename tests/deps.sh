@@ -3,8 +3,9 @@
 #
 # Install what building and testing sagafs needs on a Debian 12 machine:
 # the Debian kernel and its headers (the VM tests boot it), QEMU, sparse,
-# mandoc, FUSE, and virtme-ng from PyPI.  Safe to run again: it does
-# nothing when everything is present.
+# mandoc, FUSE, the Debian packaging tools (debhelper, dh-dkms, lintian),
+# and virtme-ng from PyPI.  Safe to run again: it does nothing when
+# everything is present.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
 	qemu-system-x86 busybox-static kmod udev
 	sparse mandoc fuse3 jq
 	trace-cmd dkms
+	debhelper dh-dkms lintian
 	python3-pip
 )
 
