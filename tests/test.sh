@@ -98,7 +98,7 @@ deb_secs=$(($(date +%s) - deb_start))
 
 stage "VM tests (one boot)"
 tests/vm/prepare.sh || die "preparing the VM tests failed"
-tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir" 2>&1 | tee "$logdir/vm.log"
+tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir/vm-results.log" 2>&1 | tee "$logdir/vm.log"
 vm_rc=${PIPESTATUS[0]}
 [ -f "$logdir/vm-results.log" ] || die "the VM produced no results (exit $vm_rc): see $logdir/vm.log"
 count "$logdir/vm-results.log" "VM (real module)"

@@ -41,6 +41,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+. "$repo/tests/vm/lib.sh"
 
 build=1
 rebuild_rootfs=0
@@ -222,14 +223,14 @@ console=$work/console.log
 results=$work/results.log
 : >"$console"
 : >"$results"
-log "booting $kernel with systemd as init (tcg, timeout ${boot_timeout}s)"
+log "booting $kernel with systemd as init (multi-threaded tcg, timeout ${boot_timeout}s)"
 start=$(date +%s)
 set +e
 timeout --kill-after=10 "$boot_timeout" qemu-system-x86_64 \
-	-accel tcg -m 1G -smp 2 -nodefaults -no-reboot \
+	-accel tcg,thread=multi -m 1G -smp 2 -nodefaults -no-reboot \
 	-display none -vga none -monitor none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 noresume panic=-1 systemd.firstboot=off net.ifnames=0" \
+	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 noresume panic=-1 systemd.firstboot=off net.ifnames=0 softlockup_all_cpu_backtrace=1 sysctl.kernel.hung_task_timeout_secs=60 rcupdate.rcu_cpu_stall_timeout=21" \
 	-drive "file=$image,format=raw,if=virtio" \
 	-nic none \
 	-serial "file:$console" -serial "file:$results" \
@@ -272,6 +273,12 @@ if grep -q 'Unmounted sagafs.mount' "$plain" && ! grep -qE 'Failed[^.]*(sagafs\.
 	host_ok "poweroff unmounted sagafs.mount cleanly (console)"
 else
 	host_not_ok "poweroff unmounted sagafs.mount cleanly: $(grep -i 'sagafs.mount' "$plain" | tail -n 3 | tr '\n' ' ')"
+fi
+# The hang detectors and the rest of the kernel's reports, on the console.
+if reports=$(kernel_reports -f "$plain"); then
+	host_ok "the guest kernel reported no fault, stall or hang (console)"
+else
+	host_not_ok "the guest kernel reported: $(printf '%s\n' "$reports" | head -n 5 | tr '\n' ' ')"
 fi
 if [ "$fail" != 0 ]; then
 	echo "# last 60 console lines ($plain):"

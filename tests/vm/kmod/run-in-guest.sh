@@ -14,31 +14,13 @@ set -u
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 bin="$repo/target/vm/kmod/abi_test"
 ko="$repo/kmod/sagafs.ko"
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$repo/tests/vm/lib.sh"
 
 dmesg_clean() {
-	local bad='BUG:|WARNING:|Oops|general protection|use-after-free|refcount_t:|Call Trace|scheduling while atomic|sleeping function called'
+	local reports
 
-	if dmesg | grep -E -q "$bad"; then
-		dmesg | grep -E -B2 -A20 "$bad" | sed 's/^/# /'
+	if ! reports=$(kernel_reports); then
+		diag "$reports"
 		return 1
 	fi
 }
@@ -57,8 +39,7 @@ ready=/tmp/sagafs-hold-ready
 rm -f "$ready"
 "$bin" --hold "$ready" &
 holder=$!
-for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.1; done
-check "holder mapped the rings" test -e "$ready"
+check "holder mapped the rings" wait_until test -e "$ready"
 if rmmod sagafs 2>/dev/null; then
 	not_ok "rmmod refused while mapped"
 	insmod "$ko"
@@ -106,6 +87,4 @@ check "20 insmod/enable/rmmod cycles under load ($cycles_ok done)" test "$cycles
 lsmod 2>/dev/null | grep -q '^sagafs' || insmod "$ko"
 check "dmesg clean" dmesg_clean
 
-echo "1..$n"
-echo "$((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+finish
