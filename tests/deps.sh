@@ -6,7 +6,8 @@
 # kernel and headers (a second kernel for the kmod suite), what building
 # the debug kernel needs (linux-source-6.1, flex, bison, libelf, libssl),
 # QEMU from bookworm-backports, sparse, mandoc, FUSE, the Debian packaging
-# tools (debhelper, dh-dkms, lintian), and virtme-ng from PyPI.  Safe to run again: it does nothing when everything is present.
+# tools (debhelper, dh-dkms, lintian), and virtme-ng from PyPI.  Safe to
+# run again: it does nothing when everything is present.
 #
 # QEMU must be 8 or newer: Debian 12's own QEMU 7.2 livelocks guests under
 # multi-threaded TCG in the kernel's text_poke_bp (see tests/vm/README).
