@@ -612,11 +612,13 @@ int sagafs_capture_start(void)
 		sagafs_stash[ret].task = NULL;
 	raw_spin_unlock(&sagafs_stash_lock);
 
-	ret = tracepoint_probe_register(sagafs_tp_enter,
+	ret = sagafs_fault(SAGAFS_FAULT_TP_ENTER) ? -ENOMEM :
+	      tracepoint_probe_register(sagafs_tp_enter,
 					(void *)sagafs_probe_enter, NULL);
 	if (ret)
 		return ret;
-	ret = tracepoint_probe_register(sagafs_tp_exit,
+	ret = sagafs_fault(SAGAFS_FAULT_TP_EXIT) ? -ENOMEM :
+	      tracepoint_probe_register(sagafs_tp_exit,
 					(void *)sagafs_probe_exit, NULL);
 	if (ret) {
 		tracepoint_probe_unregister(sagafs_tp_enter,

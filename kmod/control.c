@@ -221,7 +221,7 @@ static int sagafs_set_config(void __user *arg)
 	struct sagafs_kconf *k;
 	int ret;
 
-	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	k = sagafs_fault(SAGAFS_FAULT_CONF) ? NULL : kzalloc(sizeof(*k), GFP_KERNEL);
 	if (!k)
 		return -ENOMEM;
 	ret = sagafs_copy_in(&k->user, sizeof(k->user), arg);

@@ -111,7 +111,8 @@ int sagafs_rings_resize(u64 ring_size)
 		return 0;
 	if (sagafs.enabled || atomic_read(&sagafs.nr_maps))
 		return -EBUSY;
-	area = sagafs_area_alloc((u64)sagafs.nr_cpus * ring_size);
+	area = sagafs_fault(SAGAFS_FAULT_RING) ? NULL :
+	       sagafs_area_alloc((u64)sagafs.nr_cpus * ring_size);
 	if (!area)
 		return -ENOMEM;
 	old = sagafs.data_area;

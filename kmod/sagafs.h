@@ -32,6 +32,28 @@
 #define SAGAFS_ABI_REPORTED	SAGAFS_ABI_VERSION
 #endif
 
+/*
+ * A fault injecting test build (make SAGAFS_FAULT_INJECT=1; never install
+ * it) fails the steps whose bits are set in its fault_mask parameter, so
+ * that the error paths can be tested.
+ */
+enum sagafs_fault_site {
+	SAGAFS_FAULT_CONF,	/* a new configuration's memory */
+	SAGAFS_FAULT_RING,	/* new rings */
+	SAGAFS_FAULT_TP_ENTER,	/* attaching sys_enter */
+	SAGAFS_FAULT_TP_EXIT,	/* attaching sys_exit */
+	SAGAFS_FAULT_KRETPROBE,	/* the seccomp return probe */
+};
+
+#ifdef SAGAFS_FAULT_INJECT
+bool sagafs_fault(enum sagafs_fault_site site);
+#else
+static inline bool sagafs_fault(enum sagafs_fault_site site)
+{
+	return false;
+}
+#endif
+
 #define SAGAFS_ERR_MIN	(-4095L)
 
 static inline bool sagafs_is_error(s64 ret)
