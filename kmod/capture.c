@@ -398,7 +398,7 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	int ret;
 
 	preempt_disable_notrace();
-	c = &sagafs.cpus[smp_processor_id()];
+	c = this_cpu_ptr(sagafs.cpus);
 	st = c->stats;
 	sagafs_stats_fresh(st);
 	k = rcu_dereference_sched(sagafs.conf);
@@ -407,11 +407,11 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 
 	err = sagafs_is_error(call->ret);
 	cnt = &st->slot[call->abi][call->slot];
-	cnt->calls++;
-	st->calls++;
+	sagafs_inc(cnt->calls);
+	sagafs_inc(st->calls);
 	if (err) {
-		cnt->errors++;
-		st->errors++;
+		sagafs_inc(cnt->errors);
+		sagafs_inc(st->errors);
 	}
 	if (!sagafs_bit(k, call->abi, call->slot))
 		goto filtered;
@@ -448,20 +448,20 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	ret = sagafs_ring_write(c, &r, call->path[0], call->path[1],
 				k->user.wakeup_bytes);
 	if (!ret) {
-		cnt->logged++;
-		st->logged++;
-		st->bytes += r.size;
+		sagafs_inc(cnt->logged);
+		sagafs_inc(st->logged);
+		sagafs_add(st->bytes, r.size);
 	} else {
-		cnt->dropped++;
-		st->dropped++;
+		sagafs_inc(cnt->dropped);
+		sagafs_inc(st->dropped);
 		if (ret == -EINVAL)
-			st->bad_tail++;
+			sagafs_inc(st->bad_tail);
 	}
 	preempt_enable_notrace();
 	return;
 filtered:
-	cnt->filtered++;
-	st->filtered++;
+	sagafs_inc(cnt->filtered);
+	sagafs_inc(st->filtered);
 	preempt_enable_notrace();
 }
 
@@ -473,7 +473,7 @@ static void sagafs_enter_exec(struct pt_regs *regs, struct sagafs_call *call)
 	preempt_disable_notrace();
 	k = rcu_dereference_sched(sagafs.conf);
 	if (sagafs_bit(k, call->abi, call->slot)) {
-		c = &sagafs.cpus[smp_processor_id()];
+		c = this_cpu_ptr(sagafs.cpus);
 		call->flags = 0;
 		sagafs_get_args(regs, call);
 		sagafs_copy_paths(call, c->scratch, k->user.snaplen);

@@ -194,9 +194,12 @@ static int sagafs_apply(struct sagafs_kconf *k)
 			ret = -EBUSY;
 			goto out;
 		}
-		ret = sagafs_rings_resize(ring_size);
-		if (ret)
+		void *area = sagafs_rings_prepare(ring_size);
+
+		ret = -ENOMEM;
+		if (!area)
 			goto out;
+		sagafs_rings_commit(area, ring_size);
 	}
 	old = sagafs_conf_locked();
 	rcu_assign_pointer(sagafs.conf, k);

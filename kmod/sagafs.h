@@ -5,7 +5,8 @@
  * main.c     module init/exit, parameters, misc device, file operations
  * capture.c  tracepoint probes, filtering, record building, path table,
  *            execve stash
- * ring.c     per-CPU rings: allocation, producer, mmap, poll, wake-ups
+ * ring.c     per-CPU rings: allocation, producer, poll, wake-ups
+ * mmap.c     mapping the rings: the consumer and its privileges
  * control.c  ioctls, config validation and RCU publication, enable/disable
  * stats.c    per-CPU counters and their summation
  */
@@ -17,6 +18,7 @@
 #include <linux/fs.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/wait.h>
@@ -56,12 +58,22 @@ static inline bool sagafs_fault(enum sagafs_fault_site site)
 
 #define SAGAFS_ERR_MIN	(-4095L)
 
+/* Per-CPU scratch of the probe: path 0 and path 1 copies. */
+#define SAGAFS_SCRATCH_LEN	(2 * (SAGAFS_SNAPLEN_MAX + 1))
+
 static inline bool sagafs_is_error(s64 ret)
 {
 	return ret >= SAGAFS_ERR_MIN && ret < 0;
 }
 
-/* Per-CPU counters; one writer (the probe on that CPU). */
+/* Add one to a counter that other CPUs read with READ_ONCE(). */
+#define sagafs_inc(x)		WRITE_ONCE((x), (x) + 1)
+#define sagafs_add(x, n)	WRITE_ONCE((x), (x) + (n))
+
+/*
+ * Per-CPU counters; one writer (the probe on that CPU).  A page-aligned
+ * block of its own per CPU (kvzalloc of more than a page).
+ */
 struct sagafs_pcpu_stats {
 	u64 calls;
 	u64 errors;
@@ -75,7 +87,10 @@ struct sagafs_pcpu_stats {
 	unsigned long gen;
 };
 
-/* Producer state of one CPU's ring: kernel memory, never shared. */
+/*
+ * Producer state of one CPU's ring: per-CPU memory (alloc_percpu), never
+ * shared with user space.  Other CPUs read head and waiter only.
+ */
 struct sagafs_cpu {
 	u64 head;
 	u64 seq;
@@ -88,7 +103,7 @@ struct sagafs_cpu {
 	struct irq_work work;
 	char *scratch;			/* 2 * (SNAPLEN_MAX + 1) path bytes */
 	struct sagafs_pcpu_stats *stats;
-} ____cacheline_aligned_in_smp;
+};
 
 /* The published configuration (RCU). */
 struct sagafs_kconf {
@@ -102,11 +117,11 @@ struct sagafs_dev {
 	bool enabled;		/* probes attached */
 	int enabled_flag;	/* READ_ONCE in the probe: capture on */
 	struct sagafs_kconf __rcu *conf;
-	struct sagafs_cpu *cpus;	/* nr_cpu_ids entries */
-	unsigned int nr_cpus;
+	struct sagafs_cpu __percpu *cpus;	/* possible CPUs */
+	unsigned int nr_cpus;		/* rings: nr_cpu_ids */
 	u64 ring_size;
-	void *ctrl_area;	/* vmalloc_user, nr_cpus pages */
-	void *data_area;	/* vmalloc_user, nr_cpus * ring_size */
+	void *ctrl_area;	/* nr_cpus pages (sagafs_area_alloc) */
+	void *data_area;	/* nr_cpus * ring_size (sagafs_area_alloc) */
 	struct file *consumer;	/* file that maps the rings */
 	pid_t consumer_tgid;	/* READ_ONCE in the probe */
 	atomic_t nr_maps;	/* live VMAs */
@@ -119,16 +134,26 @@ struct sagafs_dev {
 
 extern struct sagafs_dev sagafs;
 
+/* The state of CPU cpu, which must be possible. */
+static inline struct sagafs_cpu *sagafs_cpu(unsigned int cpu)
+{
+	return per_cpu_ptr(sagafs.cpus, cpu);
+}
+
 /* ring.c */
 int sagafs_rings_init(u64 ring_size);
 void sagafs_rings_exit(void);
-int sagafs_rings_resize(u64 ring_size);
+void *sagafs_rings_prepare(u64 ring_size);
+void sagafs_rings_commit(void *area, u64 ring_size);
+void sagafs_area_free(void *area);
 int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 		      const char *p0, const char *p1, u32 wakeup_bytes);
 void sagafs_rings_sync(void);
-int sagafs_mmap(struct file *file, struct vm_area_struct *vma);
 __poll_t sagafs_poll(struct file *file, poll_table *pt);
 u64 sagafs_ring_used(unsigned int cpu);
+
+/* mmap.c */
+int sagafs_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* capture.c */
 int sagafs_capture_init(void);
