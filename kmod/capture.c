@@ -491,7 +491,7 @@ static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 	kind = sagafs_slots[call.abi][call.slot].kind;
 	if (likely(kind == SAGAFS_KIND_PLAIN))
 		return;
-	if (!READ_ONCE(sagafs.enabled_flag))
+	if (!sagafs_on())
 		return;
 	if (kind == SAGAFS_KIND_EXEC) {
 		sagafs_enter_exec(regs, &call);
@@ -507,7 +507,7 @@ static void sagafs_probe_exit(void *data, struct pt_regs *regs, long ret)
 	struct sagafs_call call;
 	u8 kind;
 
-	if (!READ_ONCE(sagafs.enabled_flag))
+	if (!sagafs_on())
 		return;
 	sagafs_decode(regs, &call);
 	kind = sagafs_slots[call.abi][call.slot].kind;
@@ -602,35 +602,52 @@ void sagafs_capture_exit(void)
 	sagafs_stash = NULL;
 }
 
-/* Attach the probes.  Caller holds sagafs.lock. */
-int sagafs_capture_start(void)
+/*
+ * Attach the probes, inert until sagafs_capture_go().  Caller holds
+ * sagafs.lock.  On failure nothing stays attached.
+ */
+int sagafs_capture_attach(void)
 {
 	int ret;
-
-	raw_spin_lock(&sagafs_stash_lock);
-	for (ret = 0; ret < SAGAFS_STASH_SLOTS; ret++)
-		sagafs_stash[ret].task = NULL;
-	raw_spin_unlock(&sagafs_stash_lock);
 
 	ret = sagafs_fault(SAGAFS_FAULT_TP_ENTER) ? -ENOMEM :
 	      tracepoint_probe_register(sagafs_tp_enter,
 					(void *)sagafs_probe_enter, NULL);
 	if (ret)
-		return ret;
+		goto err;
 	ret = sagafs_fault(SAGAFS_FAULT_TP_EXIT) ? -ENOMEM :
 	      tracepoint_probe_register(sagafs_tp_exit,
 					(void *)sagafs_probe_exit, NULL);
-	if (ret) {
-		tracepoint_probe_unregister(sagafs_tp_enter,
-					    (void *)sagafs_probe_enter, NULL);
-		tracepoint_synchronize_unregister();
-	}
+	if (ret)
+		goto err_enter;
+	return 0;
+
+err_enter:
+	tracepoint_probe_unregister(sagafs_tp_enter,
+				    (void *)sagafs_probe_enter, NULL);
+	tracepoint_synchronize_unregister();
+err:
+	pr_debug("attaching the syscall tracepoints failed: %d\n", ret);
 	return ret;
+}
+
+/* Make the attached probes act.  Caller holds sagafs.lock. */
+void sagafs_capture_go(void)
+{
+	int i;
+
+	raw_spin_lock(&sagafs_stash_lock);
+	for (i = 0; i < SAGAFS_STASH_SLOTS; i++)
+		sagafs_stash[i].task = NULL;
+	raw_spin_unlock(&sagafs_stash_lock);
+	/* Pairs with the acquire in sagafs_on(). */
+	smp_store_release(&sagafs.enabled_flag, 1);
 }
 
 /* Detach the probes and wait until none runs and no wake-up is queued. */
 void sagafs_capture_stop(void)
 {
+	WRITE_ONCE(sagafs.enabled_flag, 0);
 	tracepoint_probe_unregister(sagafs_tp_exit,
 				    (void *)sagafs_probe_exit, NULL);
 	tracepoint_probe_unregister(sagafs_tp_enter,

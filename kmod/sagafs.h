@@ -7,7 +7,8 @@
  *            execve stash
  * ring.c     per-CPU rings: allocation, producer, poll, wake-ups
  * mmap.c     mapping the rings: the consumer and its privileges
- * control.c  ioctls, config validation and RCU publication, enable/disable
+ * config.c   configuration: validation, normal form, default
+ * control.c  ioctls, RCU publication of a configuration, enable/disable
  * stats.c    per-CPU counters and their summation
  */
 #ifndef _SAGAFS_INTERNAL_H
@@ -115,7 +116,7 @@ struct sagafs_kconf {
 struct sagafs_dev {
 	struct mutex lock;	/* config, enable, resize, consumer */
 	bool enabled;		/* probes attached */
-	int enabled_flag;	/* READ_ONCE in the probe: capture on */
+	int enabled_flag;	/* the probes act: see sagafs_on() */
 	struct sagafs_kconf __rcu *conf;
 	struct sagafs_cpu __percpu *cpus;	/* possible CPUs */
 	unsigned int nr_cpus;		/* rings: nr_cpu_ids */
@@ -133,6 +134,16 @@ struct sagafs_dev {
 };
 
 extern struct sagafs_dev sagafs;
+
+/* Capture is on: the probes act. */
+static inline bool sagafs_on(void)
+{
+	/*
+	 * Pairs with the release in sagafs_capture_go(): a probe that sees
+	 * capture on sees the rings and configuration it was turned on with.
+	 */
+	return smp_load_acquire(&sagafs.enabled_flag);
+}
 
 /* The state of CPU cpu, which must be possible. */
 static inline struct sagafs_cpu *sagafs_cpu(unsigned int cpu)
@@ -158,8 +169,13 @@ int sagafs_mmap(struct file *file, struct vm_area_struct *vma);
 /* capture.c */
 int sagafs_capture_init(void);
 void sagafs_capture_exit(void);
-int sagafs_capture_start(void);
+int sagafs_capture_attach(void);
+void sagafs_capture_go(void);
 void sagafs_capture_stop(void);
+
+/* config.c */
+int sagafs_config_check(struct sagafs_kconf *k);
+void sagafs_config_default(struct sagafs_kconf *k, u32 ring_kb);
 
 /* control.c */
 int sagafs_control_init(u32 ring_kb);

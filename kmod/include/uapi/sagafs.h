@@ -226,7 +226,10 @@ struct sagafs_info {
 
 /*
  * Capture configuration.  SET_CONFIG validates the whole structure and
- * either applies all of it atomically or changes nothing.
+ * either applies all of it atomically or changes nothing: when a later
+ * step fails (new rings cannot be allocated: ENOMEM; the tracepoints
+ * cannot be attached) GET_CONFIG and GET_INFO report what they did before.
+ * A rejection is reported through errno only, not in the kernel log.
  *
  * A record is logged when its slot's bit is set in syscalls[abi] and clear
  * in exclude_syscalls[abi], its pid (tgid) is in pids (when nr_pids > 0)
@@ -236,7 +239,9 @@ struct sagafs_info {
  * ring_kb may change only while capture is off and no one maps the rings
  * (EBUSY otherwise).  snaplen 0 disables path capture.  wakeup_bytes is
  * the poll watermark: a waiter wakes once a ring holds more than that many
- * unread bytes (0: any record).
+ * unread bytes (0: any record).  It is at most a quarter of the ring
+ * (ring_kb * 256, EINVAL above): the write that crosses the watermark then
+ * always fits, so a waiter wakes before any record is dropped.
  */
 struct sagafs_config {
 	__u32 size;
