@@ -286,9 +286,10 @@ static bool sagafs_in_comms(const char (*comms)[SAGAFS_COMM_LEN], u32 n,
 static bool sagafs_pass(const struct sagafs_config *u,
 			const struct sagafs_record *r)
 {
-	pid_t self = READ_ONCE(sagafs.consumer_tgid);
+	struct pid *self = READ_ONCE(sagafs.consumer_pid);
 
-	if ((u->flags & SAGAFS_CFG_EXCLUDE_SELF) && self && r->pid == self)
+	if ((u->flags & SAGAFS_CFG_EXCLUDE_SELF) && self &&
+	    task_tgid(current) == self)
 		return false;
 	if (u->nr_pids && !sagafs_in_ids(u->pids, u->nr_pids, r->pid))
 		return false;

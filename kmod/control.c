@@ -11,6 +11,7 @@
 #include <linux/kernel.h>
 #include <linux/capability.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -200,7 +201,7 @@ static int sagafs_get_info(void __user *arg)
 	info.snaplen_max = SAGAFS_SNAPLEN_MAX;
 	mutex_lock(&sagafs.lock);
 	info.ring_size = sagafs.ring_size;
-	info.consumer_pid = sagafs.consumer ? sagafs.consumer_tgid : 0;
+	info.consumer_pid = pid_vnr(sagafs.consumer_pid);
 	mutex_unlock(&sagafs.lock);
 	info.data_len = info.ring_size * sagafs.nr_cpus;
 	if (copy_to_user(arg, &info, sizeof(info)))
@@ -271,10 +272,14 @@ out:
 	return ret;
 }
 
-static int sagafs_change(unsigned int cmd, void __user *arg)
+/* A change: needs a descriptor opened for writing and CAP_SYS_ADMIN. */
+static int sagafs_change(struct file *file, unsigned int cmd,
+			 void __user *arg)
 {
 	int ret = 0;
 
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (cmd == SAGAFS_IOC_SET_CONFIG)
@@ -312,7 +317,7 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case SAGAFS_IOC_RESET_STATS:
 	case SAGAFS_IOC_ENABLE:
 	case SAGAFS_IOC_DISABLE:
-		return sagafs_change(cmd, uarg);
+		return sagafs_change(file, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -41,12 +41,7 @@ static int sagafs_open(struct inode *inode, struct file *file)
 
 static int sagafs_release(struct inode *inode, struct file *file)
 {
-	mutex_lock(&sagafs.lock);
-	if (sagafs.consumer == file) {
-		sagafs.consumer = NULL;
-		WRITE_ONCE(sagafs.consumer_tgid, 0);
-	}
-	mutex_unlock(&sagafs.lock);
+	sagafs_consumer_release(file);
 	return 0;
 }
 

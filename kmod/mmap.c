@@ -5,9 +5,20 @@
  * sagafs: mapping the rings.  Two regions, the control pages (read-write:
  * the consumer writes tail there) and the data areas (read-only), and one
  * consumer: the open file that maps them.
+ *
+ * The rings hold every user's paths and argument registers, so mapping
+ * them takes a descriptor opened for writing by a holder of
+ * CAP_SYS_ADMIN in the initial user namespace (the opener's credentials,
+ * as for other capabilities tied to an open file).  The consumer's
+ * process is held by its struct pid, never by its number, so that
+ * exclude_self cannot pass to a process that gets the number later.
  */
 #include <linux/kernel.h>
+#include <linux/capability.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/vmalloc.h>
 #include <linux/version.h>
 #include "sagafs.h"
@@ -42,9 +53,12 @@ static int sagafs_mmap_region(struct vm_area_struct *vma, void **area,
 			      unsigned long *pgoff)
 {
 	u64 len = vma->vm_end - vma->vm_start;
-	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 ctrl_len = (u64)sagafs.nr_cpus * PAGE_SIZE;
 	u64 data_len = (u64)sagafs.nr_cpus * sagafs.ring_size;
+	u64 off;
+
+	if (check_shl_overflow((u64)vma->vm_pgoff, PAGE_SHIFT, &off))
+		return -EINVAL;
 
 	if (off < ctrl_len && len <= ctrl_len - off) {
 		*area = sagafs.ctrl_area;
@@ -63,14 +77,60 @@ static int sagafs_mmap_region(struct vm_area_struct *vma, void **area,
 	return -EINVAL;
 }
 
+/* Who may map, and how: the rules that do not depend on the region. */
+static int sagafs_mmap_allowed(struct file *file, struct vm_area_struct *vma)
+{
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EACCES;
+	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	return 0;
+}
+
+/* file maps the rings first: it is the consumer.  Holds sagafs.lock. */
+static void sagafs_consumer_set(struct file *file)
+{
+	sagafs.consumer = file;
+	/* A reference while it is the consumer: the probe compares pointers. */
+	WRITE_ONCE(sagafs.consumer_pid, get_pid(task_tgid(current)));
+}
+
+/* file is released: if it was the consumer, there is none any more. */
+void sagafs_consumer_release(struct file *file)
+{
+	struct pid *pid;
+
+	mutex_lock(&sagafs.lock);
+	if (sagafs.consumer != file) {
+		mutex_unlock(&sagafs.lock);
+		return;
+	}
+	pid = sagafs.consumer_pid;
+	sagafs.consumer = NULL;
+	WRITE_ONCE(sagafs.consumer_pid, NULL);
+	mutex_unlock(&sagafs.lock);
+	/*
+	 * The probes compare against the pointer with preemption off: wait
+	 * until none can still do so before the struct pid may be freed and
+	 * its memory reused for another process.
+	 */
+	synchronize_rcu();
+	put_pid(pid);
+}
+
 int sagafs_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	unsigned long pgoff;
 	void *area;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
-		return -EINVAL;
+	ret = sagafs_mmap_allowed(file, vma);
+	if (ret)
+		return ret;
 	mutex_lock(&sagafs.lock);
 	ret = sagafs_mmap_region(vma, &area, &pgoff);
 	if (ret)
@@ -79,16 +139,15 @@ int sagafs_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = -EBUSY;
 		goto out;
 	}
-	sagafs_vma_flags(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP, 0);
+	sagafs_vma_flags(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP,
+			 VM_MAYEXEC);
 	ret = remap_vmalloc_range(vma, area, pgoff);
 	if (ret)
 		goto out;
 	vma->vm_ops = &sagafs_vm_ops;
 	atomic_inc(&sagafs.nr_maps);
-	if (!sagafs.consumer) {
-		sagafs.consumer = file;
-		WRITE_ONCE(sagafs.consumer_tgid, task_tgid_nr(current));
-	}
+	if (!sagafs.consumer)
+		sagafs_consumer_set(file);
 out:
 	mutex_unlock(&sagafs.lock);
 	return ret;

@@ -124,7 +124,7 @@ struct sagafs_dev {
 	void *ctrl_area;	/* nr_cpus pages (sagafs_area_alloc) */
 	void *data_area;	/* nr_cpus * ring_size (sagafs_area_alloc) */
 	struct file *consumer;	/* file that maps the rings */
-	pid_t consumer_tgid;	/* READ_ONCE in the probe */
+	struct pid *consumer_pid;	/* its first mapper's process, held */
 	atomic_t nr_maps;	/* live VMAs */
 	wait_queue_head_t wq;
 	unsigned long stats_gen;	/* bumped by RESET_STATS */
@@ -165,6 +165,7 @@ u64 sagafs_ring_used(unsigned int cpu);
 
 /* mmap.c */
 int sagafs_mmap(struct file *file, struct vm_area_struct *vma);
+void sagafs_consumer_release(struct file *file);
 
 /* capture.c */
 int sagafs_capture_init(void);

@@ -20,8 +20,19 @@
  *       PROT_WRITE is refused (EPERM) and cannot be mprotect'ed writable.
  *
  * Every mmap call must be MAP_SHARED and lie inside one of the two
- * regions.  Only one open file may map the rings at a time (the consumer);
- * another one gets EBUSY until the consumer's file is released.
+ * regions (EINVAL otherwise, also for an offset whose byte value
+ * overflows).  PROT_EXEC is refused (EPERM) and cannot be added with
+ * mprotect.  The rings hold every user's paths and argument registers:
+ * mapping them takes a descriptor opened for writing (EACCES otherwise)
+ * by a holder of CAP_SYS_ADMIN in the initial user namespace (EPERM
+ * otherwise; the capability of the opener, checked against the file's
+ * credentials).  An O_RDONLY descriptor can query (GET_INFO, GET_CONFIG,
+ * GET_STATS, ABI_VERSION) and poll, nothing more.  Only one open file
+ * may map the rings at a time (the consumer); another one gets EBUSY until
+ * the consumer's file is released.  The consumer's process (for
+ * consumer_pid and SAGAFS_CFG_EXCLUDE_SELF) is the one that mapped first
+ * through that file, held by identity: a process that later gets its
+ * number is not the consumer.
  *
  * Ring protocol (one ring per CPU, one producer: the probe on that CPU):
  *
@@ -211,7 +222,7 @@ struct sagafs_info {
 	__u32 nr_slots;		/* SAGAFS_NR_SLOTS */
 	__u32 nr_abis;		/* SAGAFS_NR_ABIS */
 	__u32 snaplen_max;	/* SAGAFS_SNAPLEN_MAX */
-	__u32 consumer_pid;	/* tgid that maps the rings, 0 if none */
+	__u32 consumer_pid;	/* consumer's process (caller's pid ns), 0 if none */
 };
 
 /* struct sagafs_config.flags */
@@ -309,8 +320,9 @@ struct sagafs_stats {
 };
 
 /* ------------------------------------------------------------------ */
-/* Requests.  Queries are open to any opener; changes need CAP_SYS_ADMIN
- * (EPERM).  Unknown requests: ENOTTY.  Bad pointers: EFAULT.  Invalid
+/* Requests.  Queries are open to any opener; changes need a descriptor
+ * opened for writing (EBADF) and CAP_SYS_ADMIN (EPERM).  Unknown requests:
+ * ENOTTY.  Bad pointers: EFAULT.  Invalid
  * values: EINVAL, nothing changed.
  */
 
