@@ -300,23 +300,38 @@ static int sagafs_change(struct file *file, unsigned int cmd,
 	return ret;
 }
 
+/*
+ * The size rule: requests that carry a size-prefixed structure match on
+ * type and number only.  The structure's own size field says how much the
+ * caller passed, so a newer caller with a larger structure (whose _IOC
+ * size, and so request number, differs) is served.  Requests without such
+ * a structure match exactly.
+ */
 long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case SAGAFS_IOC_ABI_VERSION:
+	if (_IOC_TYPE(cmd) != SAGAFS_IOC_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(SAGAFS_IOC_ABI_VERSION):
+		if (cmd != SAGAFS_IOC_ABI_VERSION)
+			return -ENOTTY;
 		return put_user((u32)SAGAFS_ABI_REPORTED, (u32 __user *)uarg);
-	case SAGAFS_IOC_GET_INFO:
+	case _IOC_NR(SAGAFS_IOC_GET_INFO):
 		return sagafs_get_info(uarg);
-	case SAGAFS_IOC_GET_CONFIG:
+	case _IOC_NR(SAGAFS_IOC_GET_CONFIG):
 		return sagafs_get_config(uarg);
-	case SAGAFS_IOC_GET_STATS:
+	case _IOC_NR(SAGAFS_IOC_GET_STATS):
 		return sagafs_get_stats(uarg);
-	case SAGAFS_IOC_SET_CONFIG:
-	case SAGAFS_IOC_RESET_STATS:
-	case SAGAFS_IOC_ENABLE:
-	case SAGAFS_IOC_DISABLE:
+	case _IOC_NR(SAGAFS_IOC_SET_CONFIG):
+		return sagafs_change(file, SAGAFS_IOC_SET_CONFIG, uarg);
+	case _IOC_NR(SAGAFS_IOC_RESET_STATS):
+	case _IOC_NR(SAGAFS_IOC_ENABLE):
+	case _IOC_NR(SAGAFS_IOC_DISABLE):
+		if (cmd != SAGAFS_IOC_RESET_STATS && cmd != SAGAFS_IOC_ENABLE &&
+		    cmd != SAGAFS_IOC_DISABLE)
+			return -ENOTTY;
 		return sagafs_change(file, cmd, uarg);
 	default:
 		return -ENOTTY;

@@ -199,11 +199,18 @@ struct sagafs_ring_ctrl {
 
 /* ------------------------------------------------------------------ */
 /* Ioctl structures.  Each starts with its own size: the caller sets it
- * to the size it knows and the kernel reports its own back.  A larger
- * size (a newer caller) is accepted when the tail the kernel does not know
- * is zero (E2BIG otherwise, or when it exceeds a page).  A smaller size is
- * EINVAL: ABI version 1 has no older layout; later versions will accept
- * the sizes of earlier ones, treating the missing fields as zero.
+ * to the size it knows and the kernel reports its own back, writing no
+ * more than its own size.  A larger size (a newer caller) is accepted when
+ * the tail the kernel does not know is zero (E2BIG otherwise, or when it
+ * exceeds a page).  A smaller size is EINVAL: ABI version 2 has no older
+ * layout; later versions will accept the sizes of earlier ones, treating
+ * the missing fields as zero.
+ *
+ * The size rule: the requests that carry these structures (GET_INFO,
+ * GET_CONFIG, SET_CONFIG, GET_STATS) are matched on type and number only,
+ * never on the size encoded in the request, which a larger structure
+ * changes; the size comes from the structure.  The other requests match
+ * exactly.
  */
 
 struct sagafs_info {
