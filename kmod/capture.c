@@ -2,15 +2,18 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 /*
- * sagafs: capture.  Probes on the raw syscall tracepoints, the per-ABI
- * slot table (which calls carry paths, which never return, which exec),
- * filtering, record building and the execve entry stash.
+ * sagafs: capture.  Probes on the raw syscall tracepoints, filtering,
+ * record building and the execve entry stash.
  *
  * The probes are attached only while capture is on.  sys_enter returns
- * after a table lookup for every call except exit, exit_group (logged at
- * entry: they never return) and execve, execveat (arguments and paths
- * stashed at entry: a successful exec replaces registers and memory).
- * Everything else is logged at sys_exit.
+ * after a table lookup (table.c) for every call except exit, exit_group
+ * (logged at entry: they never return), rt_sigreturn and sigreturn
+ * (logged at entry: they return to the interrupted code, with the
+ * number -1), execve, execveat (arguments and paths stashed at entry: a
+ * successful exec replaces registers and memory) and the number -1 (a
+ * tracer skipped the call: marks.c).  Everything else is logged at
+ * sys_exit, except the child's first return from fork and its kin, which
+ * is not a call.
  */
 #include <linux/kernel.h>
 #include <linux/audit.h>
@@ -30,65 +33,6 @@
 #include <asm/unistd.h>
 #include <asm/unistd_32_ia32.h>
 #include "sagafs.h"
-
-enum sagafs_kind {
-	SAGAFS_KIND_PLAIN = 0,
-	SAGAFS_KIND_NORETURN,
-	SAGAFS_KIND_EXEC,
-};
-
-struct sagafs_slot_info {
-	u8 kind;
-	s8 path[2];	/* argument index of path 0 / path 1, -1: none */
-};
-
-static struct sagafs_slot_info sagafs_slots[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
-
-struct sagafs_path_call {
-	int nr;
-	s8 p0;
-	s8 p1;
-};
-
-#define PC(nr, a, b)	{ nr, a, b }
-
-static const struct sagafs_path_call sagafs_paths_64[] = {
-	PC(__NR_open, 0, -1), PC(__NR_openat, 1, -1), PC(__NR_openat2, 1, -1),
-	PC(__NR_creat, 0, -1), PC(__NR_execve, 0, -1),
-	PC(__NR_execveat, 1, -1), PC(__NR_unlink, 0, -1),
-	PC(__NR_unlinkat, 1, -1), PC(__NR_rename, 0, 1),
-	PC(__NR_renameat, 1, 3), PC(__NR_renameat2, 1, 3),
-	PC(__NR_mkdir, 0, -1), PC(__NR_mkdirat, 1, -1), PC(__NR_rmdir, 0, -1),
-	PC(__NR_link, 0, 1), PC(__NR_linkat, 1, 3), PC(__NR_symlink, 0, 1),
-	PC(__NR_symlinkat, 0, 2), PC(__NR_chmod, 0, -1),
-	PC(__NR_fchmodat, 1, -1), PC(__NR_chown, 0, -1),
-	PC(__NR_lchown, 0, -1), PC(__NR_fchownat, 1, -1),
-	PC(__NR_truncate, 0, -1), PC(__NR_mknod, 0, -1),
-	PC(__NR_mknodat, 1, -1), PC(__NR_mount, 0, 1), PC(__NR_umount2, 0, -1),
-};
-
-static const struct sagafs_path_call sagafs_paths_32[] = {
-	PC(__NR_ia32_open, 0, -1), PC(__NR_ia32_openat, 1, -1),
-	PC(__NR_ia32_openat2, 1, -1), PC(__NR_ia32_creat, 0, -1),
-	PC(__NR_ia32_execve, 0, -1), PC(__NR_ia32_execveat, 1, -1),
-	PC(__NR_ia32_unlink, 0, -1), PC(__NR_ia32_unlinkat, 1, -1),
-	PC(__NR_ia32_rename, 0, 1), PC(__NR_ia32_renameat, 1, 3),
-	PC(__NR_ia32_renameat2, 1, 3), PC(__NR_ia32_mkdir, 0, -1),
-	PC(__NR_ia32_mkdirat, 1, -1), PC(__NR_ia32_rmdir, 0, -1),
-	PC(__NR_ia32_link, 0, 1), PC(__NR_ia32_linkat, 1, 3),
-	PC(__NR_ia32_symlink, 0, 1), PC(__NR_ia32_symlinkat, 0, 2),
-	PC(__NR_ia32_chmod, 0, -1), PC(__NR_ia32_fchmodat, 1, -1),
-	PC(__NR_ia32_chown, 0, -1), PC(__NR_ia32_chown32, 0, -1),
-	PC(__NR_ia32_lchown, 0, -1), PC(__NR_ia32_lchown32, 0, -1),
-	PC(__NR_ia32_fchownat, 1, -1), PC(__NR_ia32_truncate, 0, -1),
-	PC(__NR_ia32_truncate64, 0, -1), PC(__NR_ia32_mknod, 0, -1),
-	PC(__NR_ia32_mknodat, 1, -1), PC(__NR_ia32_mount, 0, 1),
-	PC(__NR_ia32_umount, 0, -1), PC(__NR_ia32_umount2, 0, -1),
-};
-
-/* x32 numbers of the calls whose x32 entry differs from x86_64. */
-#define SAGAFS_X32_EXECVE	520
-#define SAGAFS_X32_EXECVEAT	545
 
 /* ---- execve entry stash ---- */
 
@@ -483,6 +427,16 @@ static void sagafs_enter_exec(struct pt_regs *regs, struct sagafs_call *call)
 	preempt_enable_notrace();
 }
 
+/* Kinds that sys_enter acts on; everything else waits for sys_exit. */
+#define SAGAFS_KINDS_AT_ENTRY	(BIT(SAGAFS_KIND_NORETURN) | \
+				 BIT(SAGAFS_KIND_SIGRETURN) | \
+				 BIT(SAGAFS_KIND_EXEC) | BIT(SAGAFS_KIND_EXECAT))
+
+static bool sagafs_kind_exec(u8 kind)
+{
+	return kind == SAGAFS_KIND_EXEC || kind == SAGAFS_KIND_EXECAT;
+}
+
 static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 {
 	struct sagafs_call call;
@@ -490,85 +444,59 @@ static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 
 	sagafs_decode(regs, &call);
 	kind = sagafs_slots[call.abi][call.slot].kind;
-	if (likely(kind == SAGAFS_KIND_PLAIN))
+	if (likely(!(SAGAFS_KINDS_AT_ENTRY & BIT(kind))) && likely(call.nr != -1))
 		return;
 	if (!sagafs_on())
 		return;
-	if (kind == SAGAFS_KIND_EXEC) {
+	if (call.nr == -1) {
+		/* A tracer cancelled the call at its entry stop. */
+		sagafs_skip_mark();
+		return;
+	}
+	if (sagafs_kind_exec(kind)) {
 		sagafs_enter_exec(regs, &call);
 		return;
 	}
+	/* exit, exit_group never return; (rt_)sigreturn returns elsewhere. */
 	call.ret = 0;
 	call.flags = SAGAFS_RF_NORETURN;
 	sagafs_log(regs, &call, false, false);
 }
 
+/*
+ * sys_exit passes that are not the end of a call: (rt_)sigreturn, counted
+ * at entry, whose restored registers say -1 (or, when restoring failed,
+ * still its own number), and the child's first return from fork, vfork,
+ * clone or clone3.
+ */
+static bool sagafs_not_a_call(const struct sagafs_call *call, u8 kind)
+{
+	if (call->nr == -1 || kind == SAGAFS_KIND_SIGRETURN)
+		return true;
+	return kind == SAGAFS_KIND_FORK && call->ret == 0;
+}
+
 static void sagafs_probe_exit(void *data, struct pt_regs *regs, long ret)
 {
 	struct sagafs_call call;
+	bool skipped, exec;
 	u8 kind;
 
 	if (!sagafs_on())
 		return;
+	skipped = sagafs_skip_take();
 	sagafs_decode(regs, &call);
 	kind = sagafs_slots[call.abi][call.slot].kind;
 	call.ret = ret;
-	call.flags = 0;
-	sagafs_log(regs, &call, kind == SAGAFS_KIND_EXEC,
-		   kind == SAGAFS_KIND_EXEC);
+	call.flags = skipped ? SAGAFS_RF_SKIPPED : 0;
+	if (!skipped && sagafs_not_a_call(&call, kind))
+		return;
+	/* A skipped exec never reached sys_enter: its registers are intact. */
+	exec = sagafs_kind_exec(kind) && !skipped;
+	sagafs_log(regs, &call, exec, exec);
 }
 
 /* ---- setup ---- */
-
-static void sagafs_table_set(u8 abi, const struct sagafs_path_call *pc,
-			     size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < SAGAFS_NR_SLOTS; i++) {
-		sagafs_slots[abi][i].path[0] = -1;
-		sagafs_slots[abi][i].path[1] = -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (pc[i].nr < 0 || pc[i].nr >= SAGAFS_SLOT_OTHER)
-			continue;
-		sagafs_slots[abi][pc[i].nr].path[0] = pc[i].p0;
-		sagafs_slots[abi][pc[i].nr].path[1] = pc[i].p1;
-	}
-}
-
-static void sagafs_table_kind(u8 abi, int nr, u8 kind)
-{
-	sagafs_slots[abi][nr].kind = kind;
-}
-
-static void sagafs_table_init(void)
-{
-	u8 x64 = SAGAFS_ABI_X86_64, x32 = SAGAFS_ABI_X32;
-	u8 i32 = SAGAFS_ABI_I386;
-
-	sagafs_table_set(x64, sagafs_paths_64, ARRAY_SIZE(sagafs_paths_64));
-	sagafs_table_set(x32, sagafs_paths_64, ARRAY_SIZE(sagafs_paths_64));
-	sagafs_table_set(i32, sagafs_paths_32, ARRAY_SIZE(sagafs_paths_32));
-	/* x32 has its own execve/execveat; the x86_64 numbers are unused. */
-	sagafs_slots[x32][__NR_execve].path[0] = -1;
-	sagafs_slots[x32][__NR_execveat].path[0] = -1;
-	sagafs_slots[x32][SAGAFS_X32_EXECVE].path[0] = 0;
-	sagafs_slots[x32][SAGAFS_X32_EXECVEAT].path[0] = 1;
-
-	sagafs_table_kind(x64, __NR_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x64, __NR_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x64, __NR_execve, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x64, __NR_execveat, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x32, __NR_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x32, __NR_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x32, SAGAFS_X32_EXECVE, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x32, SAGAFS_X32_EXECVEAT, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(i32, __NR_ia32_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(i32, __NR_ia32_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(i32, __NR_ia32_execve, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(i32, __NR_ia32_execveat, SAGAFS_KIND_EXEC);
-}
 
 static void sagafs_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -589,6 +517,10 @@ int sagafs_capture_init(void)
 				GFP_KERNEL);
 	if (!sagafs_stash)
 		return -ENOMEM;
+	if (sagafs_marks_init()) {
+		kvfree(sagafs_stash);
+		return -ENOMEM;
+	}
 	sagafs_table_init();
 	sagafs_mntns_ok = ((struct ns_common *)init_task.nsproxy->mnt_ns)->inum >=
 			  SAGAFS_PROC_DYNAMIC_FIRST;
@@ -599,6 +531,7 @@ int sagafs_capture_init(void)
 
 void sagafs_capture_exit(void)
 {
+	sagafs_marks_exit();
 	kvfree(sagafs_stash);
 	sagafs_stash = NULL;
 }
@@ -621,14 +554,20 @@ int sagafs_capture_attach(void)
 					(void *)sagafs_probe_exit, NULL);
 	if (ret)
 		goto err_enter;
+	ret = sagafs_marks_attach();
+	if (ret)
+		goto err_exit;
 	return 0;
 
+err_exit:
+	tracepoint_probe_unregister(sagafs_tp_exit,
+				    (void *)sagafs_probe_exit, NULL);
 err_enter:
 	tracepoint_probe_unregister(sagafs_tp_enter,
 				    (void *)sagafs_probe_enter, NULL);
 	tracepoint_synchronize_unregister();
 err:
-	pr_debug("attaching the syscall tracepoints failed: %d\n", ret);
+	pr_debug("attaching the probes failed: %d\n", ret);
 	return ret;
 }
 
@@ -641,6 +580,7 @@ void sagafs_capture_go(void)
 	for (i = 0; i < SAGAFS_STASH_SLOTS; i++)
 		sagafs_stash[i].task = NULL;
 	raw_spin_unlock(&sagafs_stash_lock);
+	sagafs_marks_clear();
 	/* Pairs with the acquire in sagafs_on(). */
 	smp_store_release(&sagafs.enabled_flag, 1);
 }
@@ -649,6 +589,7 @@ void sagafs_capture_go(void)
 void sagafs_capture_stop(void)
 {
 	WRITE_ONCE(sagafs.enabled_flag, 0);
+	sagafs_marks_detach();
 	tracepoint_probe_unregister(sagafs_tp_exit,
 				    (void *)sagafs_probe_exit, NULL);
 	tracepoint_probe_unregister(sagafs_tp_enter,

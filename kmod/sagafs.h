@@ -3,8 +3,9 @@
  * sagafs: internal declarations shared by the module's files.
  *
  * main.c     module init/exit, parameters, misc device, file operations
- * capture.c  tracepoint probes, filtering, record building, path table,
- *            execve stash
+ * capture.c  tracepoint probes, filtering, record building, execve stash
+ * table.c    the per-ABI slot table: call kinds and path arguments
+ * marks.c    per-task marks between probes: calls skipped before sys_enter
  * ring.c     per-CPU rings: allocation, producer, poll, wake-ups
  * mmap.c     mapping the rings: the consumer and its privileges
  * config.c   configuration: validation, normal form, default
@@ -66,6 +67,29 @@ static inline bool sagafs_is_error(s64 ret)
 {
 	return ret >= SAGAFS_ERR_MIN && ret < 0;
 }
+
+/* What the probes do with a call (the slot table, table.c). */
+enum sagafs_kind {
+	SAGAFS_KIND_PLAIN = 0,	/* logged at sys_exit */
+	SAGAFS_KIND_NORETURN,	/* exit, exit_group: logged at sys_enter */
+	SAGAFS_KIND_SIGRETURN,	/* (rt_)sigreturn: logged at sys_enter */
+	SAGAFS_KIND_EXEC,	/* execve */
+	SAGAFS_KIND_EXECAT,	/* execveat */
+	SAGAFS_KIND_FORK,	/* fork, vfork, clone, clone3 */
+	SAGAFS_KIND_OPEN,	/* open, openat, openat2, creat */
+};
+
+struct sagafs_slot_info {
+	u8 kind;
+	s8 path[2];	/* argument index of path 0 / path 1, -1: none */
+};
+
+extern struct sagafs_slot_info sagafs_slots[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
+
+/* x32 numbers (without the x32 bit) of calls whose x32 entry differs. */
+#define SAGAFS_X32_RT_SIGRETURN	513
+#define SAGAFS_X32_EXECVE	520
+#define SAGAFS_X32_EXECVEAT	545
 
 /* Add one to a counter that other CPUs read with READ_ONCE(). */
 #define sagafs_inc(x)		WRITE_ONCE((x), (x) + 1)
@@ -177,6 +201,18 @@ void sagafs_capture_stop(void);
 /* config.c */
 int sagafs_config_check(struct sagafs_kconf *k);
 void sagafs_config_default(struct sagafs_kconf *k, u32 ring_kb);
+
+/* table.c */
+void sagafs_table_init(void);
+
+/* marks.c */
+int sagafs_marks_init(void);
+void sagafs_marks_exit(void);
+void sagafs_marks_clear(void);
+int sagafs_marks_attach(void);
+void sagafs_marks_detach(void);
+void sagafs_skip_mark(void);
+bool sagafs_skip_take(void);
 
 /* control.c */
 int sagafs_control_init(u32 ring_kb);

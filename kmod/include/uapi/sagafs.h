@@ -97,7 +97,12 @@
 #define SAGAFS_REC_PAD		2	/* filler up to the end of the area */
 
 /* struct sagafs_record.flags */
-#define SAGAFS_RF_NORETURN	(1U << 0) /* taken at entry (exit, exit_group); ret is 0 */
+/*
+ * Taken at entry: exit and exit_group, which never return, and
+ * rt_sigreturn and sigreturn, which return to the interrupted code; ret is
+ * 0 and args are the registers at entry.
+ */
+#define SAGAFS_RF_NORETURN	(1U << 0)
 #define SAGAFS_RF_ENTRY_LOST	(1U << 1) /* execve state from entry lost: args and paths absent */
 #define SAGAFS_RF_PATH0		(1U << 2) /* path 0 was captured (may be empty) */
 #define SAGAFS_RF_PATH1		(1U << 3) /* path 1 was captured (may be empty) */
@@ -114,7 +119,16 @@
 #define SAGAFS_RF_PATH1_RESOLVED (1U << 9)
 /* Path 1 holds the new image's argv, each argument NUL terminated. */
 #define SAGAFS_RF_ARGV		(1U << 10)
-/* The call was not executed: skipped by seccomp or by a tracer. */
+/*
+ * The call was not executed: seccomp skipped it (SECCOMP_RET_ERRNO, _TRAP,
+ * _USER_NOTIF answered without CONTINUE, a tracer at its seccomp stop), a
+ * tracer cancelled it at its syscall-entry stop (nr is then -1, as it is
+ * for a caller that asks for call -1) or emulates it (PTRACE_SYSEMU).  ret
+ * is what the skipper set.  Not flagged: a call whose tracer resumed it
+ * from a PTRACE_SYSEMU stop with another request, a call cancelled
+ * because the task was killed at its syscall-entry stop, and seccomp skips
+ * beyond the return probe's instances.
+ */
 #define SAGAFS_RF_SKIPPED	(1U << 11)
 /*
  * The capture backend cannot resolve paths: the paths of a call for which
@@ -284,7 +298,16 @@ struct sagafs_config {
 	char exclude_comms[SAGAFS_MAX_COMMS][SAGAFS_COMM_LEN];
 };
 
-/* Counters of one syscall slot (summed over CPUs). */
+/*
+ * Counters of one syscall slot (summed over CPUs).  The counting rules:
+ * a call counts once, when its record is made (at exit, or at entry for
+ * SAGAFS_RF_NORETURN calls), under the number and ABI it was made with.
+ * The child's first return from fork, vfork, clone and clone3 is not a
+ * call: neither counted nor logged.  rt_sigreturn and sigreturn count at
+ * entry; their exit (which the kernel reports as number -1) is not
+ * counted again.  Numbers outside [0, SAGAFS_SLOT_OTHER) count in slot
+ * SAGAFS_SLOT_OTHER; -1 there means a skipped call (SAGAFS_RF_SKIPPED).
+ */
 struct sagafs_counts {
 	__u64 calls;		/* completed calls seen while capture was on */
 	__u64 errors;		/* of calls: ret in [-4095, -1] */
