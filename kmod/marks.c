@@ -5,7 +5,7 @@
  * sagafs: per-task marks that one probe leaves for a later probe of the
  * same task, in tables indexed by pid number (every pid number in the
  * initial namespace is below PID_MAX_LIMIT).  Each task has its own entry,
- * so no task can push another one's mark out.
+ * so no task can push another one's mark out, and no lock is taken.
  *
  * Skipped calls.  A call that seccomp skips (SECCOMP_RET_ERRNO, _TRAP,
  * _USER_NOTIF without CONTINUE, a tracer at its seccomp stop) reaches
@@ -17,6 +17,16 @@
  * asking for call -1, which is never a call either).  PTRACE_SYSEMU skips
  * every call; sys_exit sees it in the task's syscall work.  sys_exit takes
  * the mark, looking into the table only while some mark is pending.
+ *
+ * Exec.  A successful exec reaches sys_exit with the number rewritten to
+ * the new image's execve (arch/x86/kernel/process_64.c: "pretend that
+ * this comes from a 64bit execve") and the new image's ABI.  sys_enter
+ * notes what the call was (execve or execveat, and its ABI) in a byte per
+ * thread group; sys_exit of the exec takes it.  A thread group has one
+ * entry because an exec by another thread than the leader ends with the
+ * leader's tid; of several threads that exec at once, one succeeds and
+ * the note may be another's (the record then says execve or execveat of
+ * the other thread's kind).
  */
 #include <linux/kernel.h>
 #include <linux/bitmap.h>
@@ -30,6 +40,7 @@
 #include "sagafs.h"
 
 static unsigned long *sagafs_skip_map;	/* PID_MAX_LIMIT bits, by tid */
+static u8 *sagafs_exec_map;		/* PID_MAX_LIMIT bytes, by tgid */
 static atomic_t sagafs_skip_pending;	/* bits set in sagafs_skip_map */
 static struct kretprobe sagafs_seccomp_rp;
 static unsigned long sagafs_skip_missed;	/* probe misses, detached */
@@ -62,6 +73,37 @@ bool sagafs_skip_take(void)
 		return true;
 	}
 	return emu;
+}
+
+#define SAGAFS_EXEC_MARK	0x80
+#define SAGAFS_EXEC_AT		0x40
+#define SAGAFS_EXEC_ABI		0x03
+
+/* The current call is an execve (at: execveat) of ABI abi. */
+void sagafs_exec_mark(u8 abi, bool at)
+{
+	pid_t tgid = task_tgid_nr(current);
+
+	if (sagafs_tid_ok(tgid))
+		WRITE_ONCE(sagafs_exec_map[tgid], SAGAFS_EXEC_MARK | abi |
+			   (at ? SAGAFS_EXEC_AT : 0));
+}
+
+/* At sys_exit of an exec: what sys_enter noted, if anything.  Takes it. */
+bool sagafs_exec_take(u8 *abi, bool *at)
+{
+	pid_t tgid = task_tgid_nr(current);
+	u8 m;
+
+	if (!sagafs_tid_ok(tgid))
+		return false;
+	m = READ_ONCE(sagafs_exec_map[tgid]);
+	if (!m)
+		return false;
+	WRITE_ONCE(sagafs_exec_map[tgid], 0);
+	*abi = m & SAGAFS_EXEC_ABI;
+	*at = m & SAGAFS_EXEC_AT;
+	return *abi < SAGAFS_NR_ABIS;
 }
 
 static int sagafs_seccomp_ret(struct kretprobe_instance *ri,
@@ -105,18 +147,25 @@ void sagafs_marks_clear(void)
 {
 	bitmap_zero(sagafs_skip_map, PID_MAX_LIMIT);
 	atomic_set(&sagafs_skip_pending, 0);
+	memset(sagafs_exec_map, 0, PID_MAX_LIMIT);
 }
 
+/* The tables: PID_MAX_LIMIT / 8 + PID_MAX_LIMIT bytes (4.5 MiB on x86_64). */
 int sagafs_marks_init(void)
 {
 	sagafs_skip_map = vzalloc(BITS_TO_LONGS(PID_MAX_LIMIT) * sizeof(long));
-	if (!sagafs_skip_map)
+	sagafs_exec_map = vzalloc(PID_MAX_LIMIT);
+	if (!sagafs_skip_map || !sagafs_exec_map) {
+		sagafs_marks_exit();
 		return -ENOMEM;
+	}
 	return 0;
 }
 
 void sagafs_marks_exit(void)
 {
+	vfree(sagafs_exec_map);
 	vfree(sagafs_skip_map);
+	sagafs_exec_map = NULL;
 	sagafs_skip_map = NULL;
 }

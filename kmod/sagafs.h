@@ -3,9 +3,11 @@
  * sagafs: internal declarations shared by the module's files.
  *
  * main.c     module init/exit, parameters, misc device, file operations
- * capture.c  tracepoint probes, filtering, record building, execve stash
+ * capture.c  tracepoint probes, filtering, record building
  * table.c    the per-ABI slot table: call kinds and path arguments
- * marks.c    per-task marks between probes: calls skipped before sys_enter
+ * marks.c    per-task marks between probes: skipped calls, exec numbers
+ * paths.c    path names: user copies, resolved files, exec argv
+ * ident.c    the identity of the calling task
  * ring.c     per-CPU rings: allocation, producer, poll, wake-ups
  * mmap.c     mapping the rings: the consumer and its privileges
  * config.c   configuration: validation, normal form, default
@@ -18,6 +20,7 @@
 #include <linux/types.h>
 #include <linux/stddef.h>
 #include <linux/fs.h>
+#include <linux/limits.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -60,8 +63,24 @@ static inline bool sagafs_fault(enum sagafs_fault_site site)
 
 #define SAGAFS_ERR_MIN	(-4095L)
 
-/* Per-CPU scratch of the probe: path 0 and path 1 copies. */
-#define SAGAFS_SCRATCH_LEN	(2 * (SAGAFS_SNAPLEN_MAX + 1))
+/*
+ * Per-CPU scratch of the probe: path 0 and path 1 copies (snaplen + 1
+ * bytes each), then the buffer d_path() builds a resolved path in.
+ */
+#define SAGAFS_RESOLVE_LEN	PATH_MAX
+#define SAGAFS_SCRATCH_LEN	(2 * (SAGAFS_SNAPLEN_MAX + 1) + SAGAFS_RESOLVE_LEN)
+
+/* The call a probe is recording. */
+struct sagafs_call {
+	u8 abi;
+	u32 slot;
+	int nr;
+	long ret;
+	u32 flags;
+	unsigned long args[6];
+	u16 len[2];
+	const char *path[2];
+};
 
 static inline bool sagafs_is_error(s64 ret)
 {
@@ -213,6 +232,17 @@ int sagafs_marks_attach(void);
 void sagafs_marks_detach(void);
 void sagafs_skip_mark(void);
 bool sagafs_skip_take(void);
+void sagafs_exec_mark(u8 abi, bool at);
+bool sagafs_exec_take(u8 *abi, bool *at);
+
+/* paths.c */
+void sagafs_paths_user(struct sagafs_call *call, char *scratch, u32 snaplen);
+bool sagafs_path_fd(struct sagafs_call *call, char *scratch, u32 snaplen);
+void sagafs_paths_exec(struct sagafs_call *call, char *scratch, u32 snaplen);
+
+/* ident.c */
+void sagafs_ident_init(void);
+void sagafs_fill_ident(struct sagafs_record *r);
 
 /* control.c */
 int sagafs_control_init(u32 ring_kb);

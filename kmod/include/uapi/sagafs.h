@@ -103,7 +103,8 @@
  * 0 and args are the registers at entry.
  */
 #define SAGAFS_RF_NORETURN	(1U << 0)
-#define SAGAFS_RF_ENTRY_LOST	(1U << 1) /* execve state from entry lost: args and paths absent */
+/* Retired: execve state from entry lost.  This module never sets it. */
+#define SAGAFS_RF_ENTRY_LOST	(1U << 1)
 #define SAGAFS_RF_PATH0		(1U << 2) /* path 0 was captured (may be empty) */
 #define SAGAFS_RF_PATH1		(1U << 3) /* path 1 was captured (may be empty) */
 #define SAGAFS_RF_PATH0_TRUNC	(1U << 4) /* path 0 longer than snaplen, cut */
@@ -111,13 +112,32 @@
 #define SAGAFS_RF_PATH0_FAULT	(1U << 6) /* path 0 pointer unreadable without faulting */
 #define SAGAFS_RF_PATH1_FAULT	(1U << 7)
 /*
- * Path 0 is the path the kernel resolved (d_path of the file the call
- * opened, or of the executable a successful execve loaded), not a copy
- * of user memory.
+ * Which paths come from where.  Without SAGAFS_RF_PATH0_RESOLVED a path
+ * is a copy of the call's path argument from user memory, taken when the
+ * record is made (at exit): the kernel read the argument earlier, and a
+ * thread sharing the memory may have rewritten it in between.  With it,
+ * path 0 is the path the kernel resolved, as the task sees it (its root
+ * and mount namespace; " (deleted)" appended for an unlinked file), from
+ * d_path():
+ *  - open, openat, openat2, creat that returned a descriptor: the file
+ *    that descriptor refers to when the record is made.  A thread sharing
+ *    the descriptor table can close it and open another file under the
+ *    same number in between; the record then names that file.  Without
+ *    the flag (descriptor already closed, path longer than PATH_MAX) the
+ *    path is the user copy.
+ *  - execve, execveat that succeeded: the program the kernel ran (the new
+ *    image's executable), with path 1 the new image's argv
+ *    (SAGAFS_RF_ARGV) and args all zero (the registers belong to the new
+ *    image).  nr and abi are those of the call, even though the kernel
+ *    reports a successful exec as the new image's execve.
+ * Failed opens and execs and all other calls carry user copies.
  */
 #define SAGAFS_RF_PATH0_RESOLVED (1U << 8)
-#define SAGAFS_RF_PATH1_RESOLVED (1U << 9)
-/* Path 1 holds the new image's argv, each argument NUL terminated. */
+#define SAGAFS_RF_PATH1_RESOLVED (1U << 9)	/* not set by this module */
+/*
+ * Path 1 holds the new image's argv from its argument area: each argument
+ * NUL terminated, the whole cut at snaplen (SAGAFS_RF_PATH1_TRUNC).
+ */
 #define SAGAFS_RF_ARGV		(1U << 10)
 /*
  * The call was not executed: seccomp skipped it (SECCOMP_RET_ERRNO, _TRAP,
@@ -132,7 +152,9 @@
 #define SAGAFS_RF_SKIPPED	(1U << 11)
 /*
  * The capture backend cannot resolve paths: the paths of a call for which
- * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory.
+ * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory
+ * (for a successful exec: no path 0).  The module sets it on PREEMPT_RT
+ * kernels, where d_path() may sleep.
  */
 #define SAGAFS_RF_UNRESOLVED	(1U << 12)
 
@@ -150,7 +172,8 @@
  * inode numbers of the task's pid and mount namespaces (as in
  * /proc/PID/ns/), cgroup_id the id of its cgroup v2 (the inode number of
  * the cgroup's directory in cgroup2fs; 0 without cgroup v2).  time_ns is
- * CLOCK_REALTIME.  args are the six raw argument registers of the ABI.
+ * CLOCK_REALTIME.  args are the six raw argument registers of the ABI
+ * (zero for a successful exec).
  * key_len bytes of key (the key of the rule that logged the record, not
  * NUL terminated) follow the paths.
  */

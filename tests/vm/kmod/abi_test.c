@@ -646,7 +646,8 @@ static int t_i386(void)
 
 struct execscan {
 	pid_t pid;
-	const char *path;
+	const char *exe;	/* the program, resolved */
+	const char *arg0;	/* the only argument */
 	int execs, exec_ok, exits, exit_ok, others;
 	char why[128];
 };
@@ -656,16 +657,20 @@ static void exec_fn(const struct sagafs_record *r, const char *p0,
 {
 	struct execscan *e = ctx;
 
-	(void)p1;
+	static const __u64 zero[6];
+
 	if ((pid_t)r->pid != e->pid)
 		return;
 	if (r->nr == SYS_execve) {
 		e->execs++;
-		if (r->ret == 0 && (r->flags & SAGAFS_RF_PATH0) &&
-		    !(r->flags & SAGAFS_RF_ENTRY_LOST) &&
-		    r->path_len[0] == strlen(e->path) &&
-		    !memcmp(p0, e->path, r->path_len[0]) &&
-		    r->args[0] != 0)
+		/* the program the kernel ran, its argv; no registers */
+		if (r->ret == 0 && (r->flags & SAGAFS_RF_PATH0_RESOLVED) &&
+		    (r->flags & SAGAFS_RF_ARGV) &&
+		    r->path_len[0] == strlen(e->exe) &&
+		    !memcmp(p0, e->exe, r->path_len[0]) &&
+		    r->path_len[1] == strlen(e->arg0) + 1 &&
+		    !memcmp(p1, e->arg0, r->path_len[1]) &&
+		    !memcmp(r->args, zero, sizeof(zero)))
 			e->exec_ok++;
 		else
 			snprintf(e->why, sizeof(e->why), "exec flags %#x ret %lld len %u",
@@ -689,7 +694,7 @@ static int exec_child(void *arg)
 
 static int t_execve(void)
 {
-	char link[128];
+	char link[128], exe[4096];
 	struct sagafs_config c;
 	struct child ch;
 	struct execscan e = { 0 };
@@ -697,6 +702,7 @@ static int t_execve(void)
 	snprintf(link, sizeof(link), "%s/exec-true-%d", tmpdir, getpid());
 	unlink(link);
 	CHECK(!symlink("/bin/true", link), "symlink: %s", strerror(errno));
+	CHECK(realpath("/bin/true", exe), "realpath");
 	drain();
 	cfg_default(&c);
 	memset(c.syscalls, 0, sizeof(c.syscalls));
@@ -709,7 +715,8 @@ static int t_execve(void)
 	CHECK(finish(&ch) == 0, "child status");
 	EXPECT_OK(restore_base());
 	e.pid = ch.pid;
-	e.path = link;
+	e.exe = exe;
+	e.arg0 = link;
 	CHECK(consume(exec_fn, &e) >= 0, "framing");
 	CHECK(e.execs == 1 && e.exec_ok == 1, "execve records %d ok %d: %s",
 	      e.execs, e.exec_ok, e.why);
