@@ -165,6 +165,10 @@ static void sagafs_count(struct sagafs_counts *cnt,
 		sagafs_inc(cnt->errors);
 		sagafs_inc(st->errors);
 	}
+	if (call->flags & SAGAFS_RF_SKIPPED) {
+		sagafs_inc(cnt->skipped);
+		sagafs_inc(st->skipped);
+	}
 }
 
 /*

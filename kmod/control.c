@@ -45,20 +45,6 @@ static void sagafs_enable_go(void)
 	sagafs.enabled_since_ns = ktime_get_real_ns();
 }
 
-int sagafs_enable_locked(void)
-{
-	int ret;
-
-	lockdep_assert_held(&sagafs.lock);
-	if (sagafs.enabled)
-		return 0;
-	ret = sagafs_capture_attach();
-	if (ret)
-		return ret;
-	sagafs_enable_go();
-	return 0;
-}
-
 void sagafs_disable_locked(void)
 {
 	lockdep_assert_held(&sagafs.lock);
@@ -252,6 +238,7 @@ static int sagafs_get_stats(void __user *arg)
 	sagafs_stats_get(&st, slots, cpus);
 	mutex_lock(&sagafs.lock);
 	st.reset_ns = sagafs.reset_ns;
+	st.skip_unflagged = sagafs_marks_missed();
 	st.enabled_ns = sagafs.enabled_sum_ns;
 	if (sagafs.enabled)
 		st.enabled_ns += ktime_get_real_ns() - sagafs.enabled_since_ns;
@@ -276,8 +263,6 @@ out:
 static int sagafs_change(struct file *file, unsigned int cmd,
 			 void __user *arg)
 {
-	int ret = 0;
-
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
 	if (!capable(CAP_SYS_ADMIN))
@@ -285,19 +270,9 @@ static int sagafs_change(struct file *file, unsigned int cmd,
 	if (cmd == SAGAFS_IOC_SET_CONFIG)
 		return sagafs_set_config(arg);
 	mutex_lock(&sagafs.lock);
-	switch (cmd) {
-	case SAGAFS_IOC_RESET_STATS:
-		sagafs_stats_reset();
-		break;
-	case SAGAFS_IOC_ENABLE:
-		ret = sagafs_enable_locked();
-		break;
-	case SAGAFS_IOC_DISABLE:
-		sagafs_disable_locked();
-		break;
-	}
+	sagafs_stats_reset();
 	mutex_unlock(&sagafs.lock);
-	return ret;
+	return 0;
 }
 
 /*
@@ -327,10 +302,7 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case _IOC_NR(SAGAFS_IOC_SET_CONFIG):
 		return sagafs_change(file, SAGAFS_IOC_SET_CONFIG, uarg);
 	case _IOC_NR(SAGAFS_IOC_RESET_STATS):
-	case _IOC_NR(SAGAFS_IOC_ENABLE):
-	case _IOC_NR(SAGAFS_IOC_DISABLE):
-		if (cmd != SAGAFS_IOC_RESET_STATS && cmd != SAGAFS_IOC_ENABLE &&
-		    cmd != SAGAFS_IOC_DISABLE)
+		if (cmd != SAGAFS_IOC_RESET_STATS)
 			return -ENOTTY;
 		return sagafs_change(file, cmd, uarg);
 	default:

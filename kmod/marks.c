@@ -43,7 +43,9 @@ static unsigned long *sagafs_skip_map;	/* PID_MAX_LIMIT bits, by tid */
 static u8 *sagafs_exec_map;		/* PID_MAX_LIMIT bytes, by tgid */
 static atomic_t sagafs_skip_pending;	/* bits set in sagafs_skip_map */
 static struct kretprobe sagafs_seccomp_rp;
-static unsigned long sagafs_skip_missed;	/* probe misses, detached */
+static bool sagafs_seccomp_attached;
+static u64 sagafs_skip_missed;		/* probe misses, earlier attachments */
+static u64 sagafs_skip_missed_base;	/* ... at the last RESET_STATS */
 
 static bool sagafs_tid_ok(pid_t tid)
 {
@@ -126,20 +128,42 @@ static int sagafs_seccomp_ret(struct kretprobe_instance *ri,
  */
 int sagafs_marks_attach(void)
 {
+	int ret;
+
 	memset(&sagafs_seccomp_rp, 0, sizeof(sagafs_seccomp_rp));
 	sagafs_seccomp_rp.kp.symbol_name = "__secure_computing";
 	sagafs_seccomp_rp.handler = sagafs_seccomp_ret;
 	sagafs_seccomp_rp.maxactive = max_t(int, 256, 16 * num_possible_cpus());
 	if (sagafs_fault(SAGAFS_FAULT_KRETPROBE))
 		return -ENOMEM;
-	return register_kretprobe(&sagafs_seccomp_rp);
+	ret = register_kretprobe(&sagafs_seccomp_rp);
+	sagafs_seccomp_attached = !ret;
+	return ret;
 }
 
 /* Detach the return probe; afterwards its handler runs no more. */
 void sagafs_marks_detach(void)
 {
+	if (!sagafs_seccomp_attached)
+		return;
 	unregister_kretprobe(&sagafs_seccomp_rp);
 	sagafs_skip_missed += sagafs_seccomp_rp.nmissed;
+	sagafs_seccomp_attached = false;
+}
+
+/* Seccomp returns the probe missed since RESET_STATS.  Holds sagafs.lock. */
+u64 sagafs_marks_missed(void)
+{
+	u64 n = sagafs_skip_missed;
+
+	if (sagafs_seccomp_attached)
+		n += READ_ONCE(sagafs_seccomp_rp.nmissed);
+	return n - sagafs_skip_missed_base;
+}
+
+void sagafs_marks_missed_reset(void)
+{
+	sagafs_skip_missed_base += sagafs_marks_missed();
 }
 
 /* Forget every mark.  No probe acts (capture off, or not yet on). */

@@ -126,6 +126,7 @@ struct sagafs_pcpu_stats {
 	u64 dropped;
 	u64 bytes;
 	u64 bad_tail;
+	u64 skipped;
 	struct sagafs_counts slot[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
 	/* reset generation the counters above belong to; must stay last */
 	unsigned long gen;
@@ -230,6 +231,8 @@ void sagafs_marks_exit(void);
 void sagafs_marks_clear(void);
 int sagafs_marks_attach(void);
 void sagafs_marks_detach(void);
+u64 sagafs_marks_missed(void);
+void sagafs_marks_missed_reset(void);
 void sagafs_skip_mark(void);
 bool sagafs_skip_take(void);
 void sagafs_exec_mark(u8 abi, bool at);
@@ -248,7 +251,6 @@ void sagafs_fill_ident(struct sagafs_record *r);
 int sagafs_control_init(u32 ring_kb);
 void sagafs_control_exit(void);
 long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-int sagafs_enable_locked(void);
 void sagafs_disable_locked(void);
 
 /* stats.c */

@@ -54,6 +54,7 @@ void sagafs_stats_reset(void)
 
 	WRITE_ONCE(sagafs.stats_gen, sagafs.stats_gen + 1);
 	sagafs.reset_ns = now;
+	sagafs_marks_missed_reset();
 	sagafs.enabled_sum_ns = 0;
 	sagafs.enabled_since_ns = now;
 }
@@ -81,6 +82,7 @@ static void sagafs_add_counts(struct sagafs_counts *to,
 	to->logged += READ_ONCE(from->logged);
 	to->filtered += READ_ONCE(from->filtered);
 	to->dropped += READ_ONCE(from->dropped);
+	to->skipped += READ_ONCE(from->skipped);
 }
 
 static void sagafs_cpu_fill(unsigned int cpu, struct sagafs_cpu_stats *cs,
@@ -122,6 +124,7 @@ int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
 			continue;
 		st->total.calls += cs.calls;
 		st->total.errors += READ_ONCE(p->errors);
+		st->total.skipped += READ_ONCE(p->skipped);
 		st->total.logged += cs.logged;
 		st->total.filtered += cs.filtered;
 		st->total.dropped += cs.dropped;

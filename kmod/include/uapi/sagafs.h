@@ -147,7 +147,7 @@
  * is what the skipper set.  Not flagged: a call whose tracer resumed it
  * from a PTRACE_SYSEMU stop with another request, a call cancelled
  * because the task was killed at its syscall-entry stop, and seccomp skips
- * beyond the return probe's instances.
+ * beyond the return probe's instances (counted: skip_unflagged).
  */
 #define SAGAFS_RF_SKIPPED	(1U << 11)
 /*
@@ -337,6 +337,7 @@ struct sagafs_counts {
 	__u64 logged;		/* of calls: written to a ring */
 	__u64 filtered;		/* of calls: not logged because of the config */
 	__u64 dropped;		/* of calls: passed the filters, ring full */
+	__u64 skipped;		/* of calls: not executed (SAGAFS_RF_SKIPPED) */
 };
 
 struct sagafs_cpu_stats {
@@ -370,6 +371,12 @@ struct sagafs_stats {
 	__u64 bad_tail;		/* records dropped because of a bogus tail */
 	__u64 reset_ns;		/* CLOCK_REALTIME of load or last RESET_STATS */
 	__u64 enabled_ns;	/* time capture has been on since reset_ns */
+	/*
+	 * Calls seccomp may have skipped without SAGAFS_RF_SKIPPED: more tasks
+	 * were inside __secure_computing() at once than the return probe
+	 * follows.
+	 */
+	__u64 skip_unflagged;
 };
 
 /* ------------------------------------------------------------------ */
@@ -387,7 +394,9 @@ struct sagafs_stats {
 #define SAGAFS_IOC_SET_CONFIG	_IOW(SAGAFS_IOC_MAGIC, 0x03, struct sagafs_config)
 #define SAGAFS_IOC_GET_STATS	_IOWR(SAGAFS_IOC_MAGIC, 0x04, struct sagafs_stats)
 #define SAGAFS_IOC_RESET_STATS	_IO(SAGAFS_IOC_MAGIC, 0x05)
-#define SAGAFS_IOC_ENABLE	_IO(SAGAFS_IOC_MAGIC, 0x06)
-#define SAGAFS_IOC_DISABLE	_IO(SAGAFS_IOC_MAGIC, 0x07)
+/*
+ * 0x06 and 0x07 were ENABLE and DISABLE; retired (ENOTTY), never to be
+ * reused.  SET_CONFIG's SAGAFS_CFG_ENABLED is the one switch.
+ */
 
 #endif /* _UAPI_LINUX_SAGAFS_H */

@@ -1138,10 +1138,13 @@ static int t_seccomp_skip_flagged(void)
 	struct sagafs_config c;
 	struct child ch;
 	struct skipscan s = { .nr = SYS_getppid };
+	struct sagafs_counts *sl, *g;
+	struct sagafs_stats st;
 
 	drain();
 	cfg_default(&c);
 	CHECK(!spawn(&ch, seccomp_child, NULL, NULL), "spawn");
+	EXPECT_OK(ioctl(dev, SAGAFS_IOC_RESET_STATS));
 	EXPECT_OK(enable_only(&c, ch.pid));
 	CHECK(finish(&ch) == 0, "child");
 	EXPECT_OK(restore_base());
@@ -1151,6 +1154,17 @@ static int t_seccomp_skip_flagged(void)
 	      s.recs, s.skipped, s.why);
 	CHECK(s.plain == 5 && !s.plain_skipped, "getuid records %d flagged %d", s.plain,
 	      s.plain_skipped);
+	/* counted: per slot and in total */
+	sl = slot_stats();
+	CHECK(sl, "stats");
+	g = &sl[SAGAFS_ABI_X86_64 * SAGAFS_NR_SLOTS + SYS_getppid];
+	CHECK(g->skipped >= 5 && g->skipped <= g->calls, "getppid skipped %llu calls %llu",
+	      (unsigned long long)g->skipped, (unsigned long long)g->calls);
+	EXPECT_OK(get_stats(&st, NULL, NULL, 0));
+	CHECK(st.total.skipped >= g->skipped, "total skipped %llu",
+	      (unsigned long long)st.total.skipped);
+	CHECK(st.skip_unflagged == 0, "skip_unflagged %llu",
+	      (unsigned long long)st.skip_unflagged);
 	return 0;
 }
 
