@@ -658,16 +658,19 @@ static void exec_fn(const struct sagafs_record *r, const char *p0,
 	struct execscan *e = ctx;
 
 	static const __u64 zero[6];
+	/* PREEMPT_RT: no program path (SAGAFS_RF_UNRESOLVED) */
+	__u32 want = preempt_rt() ? SAGAFS_RF_UNRESOLVED : SAGAFS_RF_PATH0_RESOLVED;
+	const char *exe = preempt_rt() ? "" : e->exe;
 
 	if ((pid_t)r->pid != e->pid)
 		return;
 	if (r->nr == SYS_execve) {
 		e->execs++;
 		/* the program the kernel ran, its argv; no registers */
-		if (r->ret == 0 && (r->flags & SAGAFS_RF_PATH0_RESOLVED) &&
+		if (r->ret == 0 && (r->flags & want) &&
 		    (r->flags & SAGAFS_RF_ARGV) &&
-		    r->path_len[0] == strlen(e->exe) &&
-		    !memcmp(p0, e->exe, r->path_len[0]) &&
+		    r->path_len[0] == strlen(exe) &&
+		    !memcmp(p0, exe, r->path_len[0]) &&
 		    r->path_len[1] == strlen(e->arg0) + 1 &&
 		    !memcmp(p1, e->arg0, r->path_len[1]) &&
 		    !memcmp(r->args, zero, sizeof(zero)))

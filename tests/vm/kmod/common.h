@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "sagafs.h"
@@ -100,6 +101,7 @@ extern struct sagafs_info info;	/* geometry, refreshed by map_rings() */
 extern struct sagafs_config base;	/* the configuration found at start */
 extern int nr_run, nr_failed;
 extern char tmpdir[64];
+int preempt_rt(void);
 extern struct rings rg;
 
 void run(const char *name, int (*fn)(void));
