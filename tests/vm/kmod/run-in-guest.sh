@@ -6,13 +6,16 @@
 #   make -C kmod && tests/vm/kmod/build.sh && \
 #       tests/vm/run -- tests/vm/kmod/run-in-guest.sh
 #
-# tests/vm/run has loaded sagafs.ko already.  This runs the raw ABI test
-# program, then the module lifecycle checks, printing TAP; exit status is
-# non-zero if anything failed.
+# tests/vm/run has loaded sagafs.ko already.  This runs the trust test
+# program, the raw ABI test program, the failed-SET_CONFIG cases against
+# the fault injecting build, then the module lifecycle checks, printing
+# TAP; exit status is non-zero if anything failed.
 set -u
 
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 bin="$repo/target/vm/kmod/abi_test"
+trust="$repo/target/vm/kmod/trust_test"
+fault_ko="$repo/target/vm/kmod/fault/sagafs.ko"
 ko="$repo/kmod/sagafs.ko"
 . "$repo/tests/vm/lib.sh"
 
@@ -25,11 +28,27 @@ dmesg_clean() {
 	fi
 }
 
-[ -x "$bin" ] || { echo "Bail out! $bin missing: run tests/vm/kmod/build.sh"; exit 1; }
+for f in "$bin" "$trust" "$fault_ko"; do
+	[ -e "$f" ] || { echo "Bail out! $f missing: run tests/vm/kmod/build.sh"; exit 1; }
+done
 [ -c /dev/sagafs ] || { echo "Bail out! /dev/sagafs missing (module not loaded?)"; exit 1; }
+
+# First: its kernel log check must not see rate limiting from earlier runs.
+echo "# --- trust_test ---"
+if "$trust"; then ok "trust_test"; else not_ok "trust_test"; fi
 
 echo "# --- abi_test ---"
 if "$bin"; then ok "abi_test"; else not_ok "abi_test"; fi
+
+echo "# --- failed SET_CONFIG (fault injecting build) ---"
+if rmmod sagafs && insmod "$fault_ko"; then
+	if "$trust" --faults; then ok "trust_test --faults"; else not_ok "trust_test --faults"; fi
+	rmmod sagafs
+	check "normal module back" insmod "$ko"
+else
+	not_ok "load the fault injecting build"
+	lsmod 2>/dev/null | grep -q '^sagafs' || insmod "$ko"
+fi
 
 echo "# --- lifecycle ---"
 check "device is 0600 root" test "$(stat -c '%a %u' /dev/sagafs)" = "600 0"
