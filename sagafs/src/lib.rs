@@ -3,6 +3,7 @@
 //! The crate is layered so that everything above `device` runs and tests
 //! without the kernel module or FUSE:
 //!
+//! - `abi`: the kernel ABI mirrored from the module's UAPI header.
 //! - `device`: the only code that touches `/dev/sagafs` (ioctl, mmap, poll)
 //!   and the ring consumer; plus a double with the same ring layout.
 //! - `record`: decoded records and the items a consumer yields.
@@ -15,6 +16,7 @@
 //! - `tree`: the file tree and its semantics, without FUSE.
 //! - `fuse`: the fuser adapter over `tree`.
 
+pub mod abi;
 pub mod config;
 pub mod daemon;
 pub mod device;

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::device::abi::{NR_SLOTS, SLOT_OTHER};
+use crate::abi::{NR_SLOTS, SLOT_OTHER};
 use crate::record::Abi;
 
 /// The bit the x32 ABI sets in its system call numbers.

@@ -2,13 +2,13 @@
 //! and its paths, and the items a ring consumer yields.
 //!
 //! Decoding is safe code over a byte slice in the kernel's layout; field
-//! offsets come from the `#[repr(C)]` mirror in `device::abi`, which is
+//! offsets come from the `#[repr(C)]` mirror in `abi`, which is
 //! checked against the C header.
 
 use std::fmt;
 use std::mem::{offset_of, size_of};
 
-use crate::device::abi::{self, sagafs_record as Raw};
+use crate::abi::{self, sagafs_record as Raw};
 
 /// The system call ABI a record was made under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

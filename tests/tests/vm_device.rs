@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
-use sagafs::device::{abi, sagafs_config, Backend, Consumer, Device, Wake};
+use sagafs::abi;
+use sagafs::device::{sagafs_config, Backend, Consumer, Device, Wake};
 use sagafs::record::{Abi, Item, Record};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_sagafs-workload");

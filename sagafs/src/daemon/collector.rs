@@ -16,7 +16,8 @@ use parking_lot::Mutex;
 
 use super::errors::ErrorLog;
 use super::hub::Hub;
-use crate::device::{abi, sagafs_config, Backend, Consumer, DeviceError, Wake};
+use crate::abi;
+use crate::device::{sagafs_config, Backend, Consumer, DeviceError, Wake};
 use crate::record::Item;
 
 enum Command {

@@ -27,8 +27,9 @@ use std::thread::JoinHandle;
 use nix::errno::Errno;
 use parking_lot::Mutex;
 
+use crate::abi;
 use crate::config::{self, Settings};
-use crate::device::{abi, Backend, DeviceError, Stats as DevStats};
+use crate::device::{Backend, DeviceError, Stats as DevStats};
 use crate::format::stats as fstats;
 use collector::Collector;
 use errors::ErrorLog;

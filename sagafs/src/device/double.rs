@@ -30,11 +30,11 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use parking_lot::Mutex;
 
-use super::abi::{
-    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
-};
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
+use crate::abi::{
+    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
+};
 use crate::record::{self, Abi, CapturedPath, Record};
 
 const PAGE: usize = 4096;

@@ -15,11 +15,9 @@
 //! A drain reads at most what the rings held when it started (one ring's
 //! worth per CPU) and keeps nothing back: bounded work per call.
 
-pub mod abi;
-#[cfg(test)]
-mod abi_check;
 pub mod double;
 mod error;
+mod ioctl;
 mod real;
 mod ring;
 mod wait;
@@ -28,7 +26,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-pub use abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+pub use crate::abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 pub use error::DeviceError;
 pub use real::Device;
 pub use ring::ConsumerStats;

@@ -14,9 +14,10 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use super::abi::{self, ioctl, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+use super::ioctl;
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
+use crate::abi::{self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 
 /// An open `/dev/sagafs` whose ABI version matches this build.
 #[derive(Debug)]

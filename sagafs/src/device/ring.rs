@@ -18,7 +18,7 @@ use std::mem::{offset_of, size_of};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::abi::{self, sagafs_ring_ctrl};
+use crate::abi::{self, sagafs_ring_ctrl};
 use crate::record::{self, Item};
 
 /// Raw view of the two mmap regions. Only this type dereferences them.

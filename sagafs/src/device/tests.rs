@@ -8,9 +8,9 @@ use std::time::Duration;
 use nix::errno::Errno;
 use proptest::prelude::*;
 
-use super::abi::{self, sagafs_record};
 use super::double::{test_record, DeviceDouble, Outcome};
 use super::{Backend, Consumer, Device, Wake};
+use crate::abi::{self, sagafs_record};
 use crate::record::{CapturedPath, Item, Record};
 
 fn drain(c: &mut dyn Consumer) -> Vec<Item> {

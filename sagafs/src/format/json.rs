@@ -10,7 +10,7 @@
 //! `escape::unescape()` of it gives the original bytes back.
 
 use super::{Line, LostReason};
-use crate::device::abi::SLOT_OTHER;
+use crate::abi::SLOT_OTHER;
 use crate::names;
 use crate::record::{PathRef, Record, RecordRef};
 
@@ -207,7 +207,7 @@ pub fn write_lost(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: Lo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::abi;
+    use crate::abi;
     use crate::format::escape::unescape;
     use crate::format::text::tests::sample;
     use crate::record::{Abi, CapturedPath};

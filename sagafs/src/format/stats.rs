@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::time_string;
-use crate::device::abi::{sagafs_counts, sagafs_cpu_stats};
+use crate::abi::{sagafs_counts, sagafs_cpu_stats};
 use crate::names;
 use crate::record::Abi;
 
@@ -145,7 +145,7 @@ pub fn syscall_rows(
 ) -> Vec<SyscallRow> {
     let mut rows = Vec::new();
     for abi in Abi::ALL {
-        for slot in 0..nr_slots.min(crate::device::abi::NR_SLOTS) {
+        for slot in 0..nr_slots.min(crate::abi::NR_SLOTS) {
             let i = abi.index() * nr_slots + slot;
             let Some(c) = cur.get(i) else { continue };
             if c.calls == 0 {
@@ -393,7 +393,7 @@ pub fn write_json(out: &mut String, s: &Stats) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::abi::NR_SLOTS;
+    use crate::abi::NR_SLOTS;
 
     fn counts(calls: u64) -> sagafs_counts {
         sagafs_counts {

@@ -8,7 +8,7 @@
 //! ```
 
 use super::{Line, LostReason};
-use crate::device::abi::SLOT_OTHER;
+use crate::abi::SLOT_OTHER;
 use crate::names;
 use crate::record::{PathRef, Record, RecordRef};
 
@@ -118,7 +118,7 @@ pub fn write_lost(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: Lo
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::device::abi;
+    use crate::abi;
     use crate::format::escape::unescape;
     use crate::record::{Abi, CapturedPath};
 

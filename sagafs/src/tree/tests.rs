@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::*;
+use crate::abi;
 use crate::config::Settings;
 use crate::device::double::{test_record, DeviceDouble};
-use crate::device::{abi, Backend};
+use crate::device::Backend;
 use crate::record::Record;
 
 const ROOT: Cred = Cred::ROOT;

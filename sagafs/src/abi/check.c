@@ -3,7 +3,7 @@
  * The ABI as the C compiler sees kmod/include/uapi/sagafs.h: every struct
  * size and alignment, every field's offset, size and alignment, every
  * constant and every request number, as a table the Rust test
- * device::abi_check compares with the #[repr(C)] mirror.
+ * abi::check compares with the #[repr(C)] mirror.
  */
 #include <stddef.h>
 #include <stdint.h>
