@@ -9,8 +9,7 @@
 //! is the text log's escaping restricted to `\\` and `\xHH`, and
 //! `escape::unescape()` of it gives the original bytes back.
 
-use super::{Line, LostReason};
-use crate::abi::SLOT_OTHER;
+use super::{syscall, Line, LostReason};
 use crate::names;
 use crate::record::{PathRef, Record, RecordRef};
 
@@ -146,10 +145,7 @@ pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
     key(l, b",\"abi\":\"");
     l.raw(r.abi.as_str().as_bytes());
     key(l, b"\",\"syscall\":\"");
-    match names::slot_of(r.abi, r.nr) {
-        SLOT_OTHER => l.raw(names::name(r.abi, r.nr).as_bytes()),
-        slot => l.raw(names::slot_name(r.abi, slot).as_bytes()),
-    }
+    syscall::write_name(l, r.abi, r.nr);
     key(l, b"\",\"nr\":");
     l.i64(r.nr.into());
     key(l, b",\"args\":[");

@@ -1,6 +1,7 @@
 //! Renderings of records, lost-record notices and statistics: the text
-//! log (`text`), JSON Lines (`json`), the statistics tables (`stats`), and
-//! the escaping of untrusted bytes they share (`escape`).
+//! log (`text`), JSON Lines (`json`), the statistics tables (`stats`),
+//! system call names as the log shows them (`syscall`) and the escaping of
+//! untrusted bytes they share (`escape`).
 //!
 //! Every writer appends to a caller-provided buffer and allocates nothing
 //! else per record. This module owns the pieces common to all of them:
@@ -10,6 +11,7 @@ pub mod escape;
 pub mod json;
 mod line;
 pub mod stats;
+pub mod syscall;
 pub mod text;
 
 use std::fmt;
@@ -120,11 +122,6 @@ pub fn time_string(ns: u64) -> String {
     let mut v = Vec::with_capacity(30);
     write_time(&mut v, ns);
     String::from_utf8(v).expect("ASCII")
-}
-
-/// Appends `v` in decimal.
-pub(crate) fn push_i64(out: &mut Vec<u8>, v: i64) {
-    Line::new(out).i64(v);
 }
 
 #[cfg(test)]
@@ -268,7 +265,7 @@ mod tests {
         }
         for n in [0, -1, -10, i64::MAX, i64::MIN + 1] {
             let mut v = Vec::new();
-            push_i64(&mut v, n);
+            Line::new(&mut v).i64(n);
             assert_eq!(v, n.to_string().as_bytes());
         }
     }

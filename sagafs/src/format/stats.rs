@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::time_string;
+use super::{syscall, time_string};
 use crate::abi::{sagafs_counts, sagafs_cpu_stats};
 use crate::names;
 use crate::record::Abi;
@@ -305,7 +305,7 @@ pub fn write_text(out: &mut String, s: &Stats) {
         .map(|r| {
             let c = &r.counts;
             vec![
-                names::slot_display(r.abi, r.slot).to_string(),
+                syscall::slot_display(r.abi, r.slot).to_string(),
                 c.calls.to_string(),
                 c.errors.to_string(),
                 c.logged.to_string(),
@@ -461,7 +461,7 @@ mod tests {
         let names: Vec<&str> = s
             .syscalls
             .iter()
-            .map(|r| names::slot_display(r.abi, r.slot))
+            .map(|r| syscall::slot_display(r.abi, r.slot))
             .collect();
         assert_eq!(names, ["openat", "read", "x32:other", "i386:open"]);
         assert_eq!(s.syscalls[0].rate, 500.0);

@@ -7,8 +7,7 @@
 //! 2026-11-21T22:30:01.123456789Z cpu=1 lost=17 reason=ring_full
 //! ```
 
-use super::{Line, LostReason};
-use crate::abi::SLOT_OTHER;
+use super::{syscall, Line, LostReason};
 use crate::names;
 use crate::record::{PathRef, Record, RecordRef};
 
@@ -74,10 +73,7 @@ pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
         l.escaped(r.comm);
     }
     l.raw(b" syscall=");
-    match names::slot_of(r.abi, r.nr) {
-        SLOT_OTHER => names::write_display(l.out(), r.abi, r.nr),
-        slot => l.raw(names::slot_display(r.abi, slot).as_bytes()),
-    }
+    syscall::write_display(&mut l, r.abi, r.nr);
     l.raw(b" args=");
     for (i, a) in r.args.iter().enumerate() {
         if i > 0 {
