@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use sagafs::abi;
-use sagafs::device::{sagafs_config, Backend, Consumer, Device, Wake};
+use sagafs::device::{sagafs_config, set_capture, Backend, Consumer, Device, Wake};
 use sagafs::record::{Abi, Item, Record};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_sagafs-workload");
@@ -33,7 +33,7 @@ struct Off<'a>(&'a Device);
 
 impl Drop for Off<'_> {
     fn drop(&mut self) {
-        let _ = self.0.disable();
+        let _ = set_capture(self.0, false);
     }
 }
 
@@ -50,7 +50,7 @@ fn comm_entry(s: &str) -> [u8; abi::COMM_LEN] {
 /// Capture on, exclude self, only x86_64 openat selected, no lists but
 /// the comm `comm` if given, `ring_kb`; then `f` adjusts.
 fn configure(dev: &Device, ring_kb: u32, comm: Option<&str>, f: impl FnOnce(&mut sagafs_config)) {
-    dev.disable().expect("DISABLE");
+    set_capture(dev, false).expect("capture off");
     let mut cfg = sagafs_config {
         flags: abi::CFG_ENABLED | abi::CFG_EXCLUDE_SELF,
         snaplen: abi::SNAPLEN_DEFAULT,
@@ -210,7 +210,7 @@ fn open_info_and_config_round_trip() {
         "{e}"
     );
     // ring_kb cannot change under a mapping.
-    dev.disable().unwrap();
+    set_capture(&dev, false).unwrap();
     let mut c = dev.config().unwrap();
     c.ring_kb = 128;
     assert_eq!(dev.set_config(&c).unwrap_err().errno(), Errno::EBUSY);
@@ -226,7 +226,7 @@ fn open_info_and_config_round_trip() {
             .map()
             .expect("the rings are free once the consumer's file is closed"),
     );
-    other.disable().unwrap();
+    set_capture(&other, false).unwrap();
 }
 
 #[test]

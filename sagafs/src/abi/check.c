@@ -187,8 +187,6 @@ const struct sagafs_abi_entry sagafs_abi_table[] = {
 	CONST(SAGAFS_IOC_SET_CONFIG),
 	CONST(SAGAFS_IOC_GET_STATS),
 	CONST(SAGAFS_IOC_RESET_STATS),
-	CONST(SAGAFS_IOC_ENABLE),
-	CONST(SAGAFS_IOC_DISABLE),
 };
 
 const size_t sagafs_abi_table_len =

@@ -218,8 +218,6 @@ fn rust_constants() -> Vec<(&'static str, u64)> {
         IOC_SET_CONFIG = request::SET_CONFIG,
         IOC_GET_STATS = request::GET_STATS,
         IOC_RESET_STATS = request::RESET_STATS,
-        IOC_ENABLE = request::ENABLE,
-        IOC_DISABLE = request::DISABLE,
     ]
 }
 
@@ -261,8 +259,15 @@ fn rust_mirror_matches_the_c_header() {
     assert!(errors.is_empty(), "ABI mismatch:\n{}", errors.join("\n"));
 }
 
-/// Every `#define SAGAFS_*` and every field of every struct in the header
-/// is in the table, so a header change cannot slip past the check.
+/// Requests the header may still define that this binding never issues:
+/// capture is turned on and off with `SAGAFS_CFG_ENABLED` in SET_CONFIG
+/// alone.  They are neither mirrored nor checked; the module's ABI 2
+/// header drops them.
+const NOT_MIRRORED: [&str; 2] = ["SAGAFS_IOC_ENABLE", "SAGAFS_IOC_DISABLE"];
+
+/// Every `#define SAGAFS_*` (but [`NOT_MIRRORED`]) and every field of every
+/// struct in the header is in the table, so a header change cannot slip
+/// past the check.
 #[test]
 fn table_covers_the_whole_header() {
     let c = c_table();
@@ -277,6 +282,7 @@ fn table_covers_the_whole_header() {
                 .unwrap();
             if name.starts_with("SAGAFS_")
                 && name != "SAGAFS_DEVICE_NAME"
+                && !NOT_MIRRORED.contains(&name)
                 && !rest[name.len()..].starts_with('(')
                 && !c.contains_key(name)
             {

@@ -69,8 +69,6 @@ pub const IOC_NR_GET_CONFIG: u8 = 0x02;
 pub const IOC_NR_SET_CONFIG: u8 = 0x03;
 pub const IOC_NR_GET_STATS: u8 = 0x04;
 pub const IOC_NR_RESET_STATS: u8 = 0x05;
-pub const IOC_NR_ENABLE: u8 = 0x06;
-pub const IOC_NR_DISABLE: u8 = 0x07;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -253,8 +251,6 @@ pub mod request {
     pub const GET_STATS: ioctl_num_type =
         nix::request_code_readwrite!(IOC_MAGIC, IOC_NR_GET_STATS, size_of::<sagafs_stats>());
     pub const RESET_STATS: ioctl_num_type = nix::request_code_none!(IOC_MAGIC, IOC_NR_RESET_STATS);
-    pub const ENABLE: ioctl_num_type = nix::request_code_none!(IOC_MAGIC, IOC_NR_ENABLE);
-    pub const DISABLE: ioctl_num_type = nix::request_code_none!(IOC_MAGIC, IOC_NR_DISABLE);
 }
 
 #[cfg(test)]

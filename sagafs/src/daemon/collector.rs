@@ -2,8 +2,9 @@
 //! in poll(2) on the device and on a wake pipe (no timeout: idle, it uses
 //! no CPU), drains every ring when data comes, and publishes the items to
 //! the hub.  Commands come in through the wake pipe: stop, and re-arm the
-//! rings for a new ring size (disable, drain, unmap, SET_CONFIG, map,
-//! enable), which must happen where the consumer lives.
+//! rings for a new ring size (capture off, drain, unmap, SET_CONFIG with
+//! capture off, map, capture on), which must happen where the consumer
+//! lives.
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
@@ -17,7 +18,7 @@ use parking_lot::Mutex;
 use super::errors::ErrorLog;
 use super::hub::Hub;
 use crate::abi;
-use crate::device::{sagafs_config, Backend, Consumer, DeviceError, Wake};
+use crate::device::{sagafs_config, set_capture, Backend, Consumer, DeviceError, Wake};
 use crate::record::Item;
 
 enum Command {
@@ -165,7 +166,7 @@ impl Worker {
             .backend
             .config()
             .map_or(true, |c| c.flags & abi::CFG_ENABLED != 0);
-        self.backend.disable()?;
+        set_capture(&*self.backend, false)?;
         self.drain();
         self.consumer = None;
         let mut off = *cfg;
@@ -187,7 +188,7 @@ impl Worker {
             was_on
         };
         if enable {
-            self.backend.enable()?;
+            set_capture(&*self.backend, true)?;
         }
         applied
     }

@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 
 use crate::abi;
 use crate::config::{self, Settings};
-use crate::device::{Backend, DeviceError, Stats as DevStats};
+use crate::device::{set_capture, Backend, DeviceError, Stats as DevStats};
 use crate::format::stats as fstats;
 use collector::Collector;
 use errors::ErrorLog;
@@ -63,8 +63,10 @@ impl Daemon {
     /// Arms the device with `settings` and starts collecting.
     ///
     /// Refuses, changing nothing, when another process maps the rings.
-    /// Then: capture off, SET_CONFIG (a new ring size needs the rings
-    /// unmapped and capture off), map, capture on if `settings.enabled`.
+    /// Then, through SET_CONFIG alone: capture off, the new configuration
+    /// with capture still off (a new ring size needs the rings unmapped
+    /// and capture off), map, the configuration with capture on if
+    /// `settings.enabled`.
     pub fn start(
         backend: Arc<dyn Backend>,
         settings: Settings,
@@ -83,11 +85,11 @@ impl Daemon {
         let kcfg = settings.to_kernel();
         let mut off = kcfg;
         off.flags &= !abi::CFG_ENABLED;
-        backend.disable()?;
+        set_capture(&*backend, false)?;
         backend.set_config(&off)?;
         let consumer = backend.map()?;
-        if settings.enabled {
-            backend.enable()?;
+        if kcfg.flags & abi::CFG_ENABLED != 0 {
+            backend.set_config(&kcfg)?;
         }
         let hub = Arc::new(Hub::new(retain_usize(settings.retain)));
         let (blocked, blocked_thread) =
@@ -117,7 +119,7 @@ impl Daemon {
         self.hub.shutdown();
         if let Some(mut c) = self.collector.lock().take() {
             c.stop();
-            if let Err(e) = self.backend.disable() {
+            if let Err(e) = set_capture(&*self.backend, false) {
                 log::warn!("turning capture off at exit failed: {e}");
             }
         }

@@ -761,16 +761,6 @@ impl Backend for DeviceDouble {
         Ok(())
     }
 
-    fn enable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(true);
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(false);
-        Ok(())
-    }
-
     fn map(&self) -> Result<Box<dyn Consumer>, DeviceError> {
         let mut st = self.inner.state.lock();
         if st.consumer_pid != 0 {

@@ -10,5 +10,3 @@ nix::ioctl_readwrite!(get_config, IOC_MAGIC, IOC_NR_GET_CONFIG, sagafs_config);
 nix::ioctl_write_ptr!(set_config, IOC_MAGIC, IOC_NR_SET_CONFIG, sagafs_config);
 nix::ioctl_readwrite!(get_stats, IOC_MAGIC, IOC_NR_GET_STATS, sagafs_stats);
 nix::ioctl_none!(reset_stats, IOC_MAGIC, IOC_NR_RESET_STATS);
-nix::ioctl_none!(enable, IOC_MAGIC, IOC_NR_ENABLE);
-nix::ioctl_none!(disable, IOC_MAGIC, IOC_NR_DISABLE);

@@ -2,8 +2,9 @@
 //! mmap, poll) and the only one with `unsafe` code.
 //!
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
-//!   `config`/`set_config`, `stats`/`reset_stats`, `enable`/`disable`,
-//!   `map` (the ring consumer) and `wait`. [`Device`] is the real one;
+//!   `config`/`set_config` (capture on and off included, see
+//!   [`set_capture`]), `stats`/`reset_stats`, `map` (the ring consumer)
+//!   and `wait`. [`Device`] is the real one;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
 //!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
@@ -26,6 +27,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
+use crate::abi;
 pub use crate::abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 pub use error::DeviceError;
 pub use real::Device;
@@ -75,15 +77,28 @@ pub trait Backend: Send + Sync {
     fn stats(&self) -> Result<Stats, DeviceError>;
     /// Zeroes the counters and restarts `reset_ns`.
     fn reset_stats(&self) -> Result<(), DeviceError>;
-    /// Turns capture on.
-    fn enable(&self) -> Result<(), DeviceError>;
-    /// Turns capture off.
-    fn disable(&self) -> Result<(), DeviceError>;
     /// Maps the rings: the one consumer (EBUSY while another exists).
     fn map(&self) -> Result<Box<dyn Consumer>, DeviceError>;
     /// Blocks until a ring has data, `stop` is readable or `timeout`
     /// passes (`None`: no timeout). EINTR is retried.
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
+}
+
+/// Turns capture on or off and leaves the rest of the configuration as
+/// it is: GET_CONFIG, then SET_CONFIG with `CFG_ENABLED` changed (nothing
+/// when it already has that value).
+pub fn set_capture(backend: &dyn Backend, on: bool) -> Result<(), DeviceError> {
+    let mut cfg = backend.config()?;
+    let flags = if on {
+        cfg.flags | abi::CFG_ENABLED
+    } else {
+        cfg.flags & !abi::CFG_ENABLED
+    };
+    if flags == cfg.flags {
+        return Ok(());
+    }
+    cfg.flags = flags;
+    backend.set_config(&cfg)
 }
 
 /// The reader of the mapped rings.

@@ -261,20 +261,6 @@ impl Backend for Device {
         Ok(())
     }
 
-    fn enable(&self) -> Result<(), DeviceError> {
-        // SAFETY: a request without argument on an open file.
-        unsafe { ioctl::enable(self.fd.as_raw_fd()) }
-            .map_err(|e| DeviceError::request("ENABLE", e))?;
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        // SAFETY: a request without argument on an open file.
-        unsafe { ioctl::disable(self.fd.as_raw_fd()) }
-            .map_err(|e| DeviceError::request("DISABLE", e))?;
-        Ok(())
-    }
-
     fn map(&self) -> Result<Box<dyn Consumer>, DeviceError> {
         Ok(Box::new(self.map_rings()?))
     }

@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use proptest::prelude::*;
 
 use super::double::{test_record, DeviceDouble, Outcome};
-use super::{Backend, Consumer, Device, Wake};
+use super::{set_capture, Backend, Consumer, Device, Wake};
 use crate::abi::{self, sagafs_record};
 use crate::record::{CapturedPath, Item, Record};
 
@@ -458,11 +458,11 @@ fn exclude_self_and_capture_off() {
     let mut r = test_record(0, 1);
     r.pid = std::process::id();
     assert_eq!(d.inject(r), Outcome::Filtered);
-    d.disable().unwrap();
+    set_capture(&d, false).unwrap();
     assert_eq!(d.inject(test_record(0, 2)), Outcome::Off);
     assert_eq!(d.config().unwrap().flags & abi::CFG_ENABLED, 0);
     assert_eq!(d.stats().unwrap().total.calls, 1);
-    d.enable().unwrap();
+    set_capture(&d, true).unwrap();
     assert!(matches!(
         d.inject(test_record(0, 3)),
         Outcome::Logged { .. }
@@ -532,7 +532,7 @@ fn bad_config_is_refused_and_changes_nothing() {
     c.ring_kb = 64;
     assert_eq!(d.set_config(&c).unwrap_err().errno(), Errno::EBUSY);
     c.flags = 0;
-    d.disable().unwrap();
+    set_capture(&d, false).unwrap();
     let m = d.map().unwrap();
     assert_eq!(d.set_config(&c).unwrap_err().errno(), Errno::EBUSY);
     drop(m);
