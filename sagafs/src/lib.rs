@@ -4,9 +4,11 @@
 //! without the kernel module or FUSE:
 //!
 //! - `abi`: the kernel ABI mirrored from the module's UAPI header.
+//! - `clock`: the wall clock the log is dated with.
 //! - `device`: the only code that touches `/dev/sagafs` (ioctl, mmap, poll)
 //!   and the ring consumer; plus a double with the same ring layout.
-//! - `record`: decoded records and the items a consumer yields.
+//! - `record`: records in the kernel's layout, validated once and read in
+//!   place, and the item buffers they travel in from ring to reader.
 //! - `names`: syscall names and numbers per ABI.
 //! - `format`: the text and JSON renderings of records and stats, and the
 //!   escaping of untrusted bytes.
@@ -17,6 +19,7 @@
 //! - `fuse`: the fuser adapter over `tree`.
 
 pub mod abi;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod device;

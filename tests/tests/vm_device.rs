@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use sagafs::abi;
 use sagafs::device::{sagafs_config, set_capture, Backend, Consumer, Device, Wake};
-use sagafs::record::{Abi, Item, Record};
+use sagafs::record::{Abi, ItemRef, Items, RecordRef};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_sagafs-workload");
 const OPENAT: usize = 257;
@@ -93,32 +93,32 @@ fn workload(comm: &str, prefix: &str, count: u64) -> u32 {
     pid
 }
 
-fn drain_all(c: &mut dyn Consumer) -> Vec<Item> {
-    let mut out = Vec::new();
+fn drain_all(c: &mut dyn Consumer) -> Items {
+    let mut out = Items::new();
     while c.drain(&mut out) > 0 {}
     out
 }
 
-fn path0(r: &Record) -> &[u8] {
-    r.paths[0].as_ref().map_or(&[][..], |p| &p.bytes[..])
+fn path0<'a>(r: &RecordRef<'a>) -> &'a [u8] {
+    r.paths[0].map_or(&[][..], |p| p.bytes)
 }
 
-fn mine<'a>(items: &'a [Item], prefix: &str) -> Vec<&'a Record> {
+fn mine<'a>(items: &'a Items, prefix: &str) -> Vec<RecordRef<'a>> {
     items
         .iter()
         .filter_map(|i| match i {
-            Item::Record(r) if path0(r).starts_with(prefix.as_bytes()) => Some(r),
+            ItemRef::Record(r) if path0(&r).starts_with(prefix.as_bytes()) => Some(r),
             _ => None,
         })
         .collect()
 }
 
-fn lost(items: &[Item]) -> u64 {
+fn lost(items: &Items) -> u64 {
     items
         .iter()
         .map(|i| match i {
-            Item::Lost { count, .. } => *count,
-            Item::Record(_) => 0,
+            ItemRef::Dropped { count, .. } => count,
+            ItemRef::Record(_) => 0,
         })
         .sum()
 }
@@ -265,7 +265,7 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
         } else {
             assert_eq!(r.ret, -(libc::ENOENT as i64), "record {i}");
         }
-        let path = r.paths[0].as_ref().unwrap();
+        let path = r.paths[0].unwrap();
         assert!(!path.truncated && !path.fault);
         assert!(r.paths[1].is_none());
         if i > 0 {
@@ -335,7 +335,7 @@ fn tiny_ring_flood_reports_every_lost_record() {
     let dropped = lost(&items);
     let others: Vec<_> = items
         .iter()
-        .filter(|i| matches!(i, Item::Record(r) if !path0(r).starts_with(p.as_bytes())))
+        .filter(|i| matches!(i, ItemRef::Record(r) if !path0(r).starts_with(p.as_bytes())))
         .collect();
     assert!(
         others.is_empty(),
@@ -352,7 +352,7 @@ fn tiny_ring_flood_reports_every_lost_record() {
     assert_eq!(cpu_dropped, dropped);
     assert_eq!(st.bad_tail, 0);
     assert_eq!(c.stats().resyncs, 0);
-    assert_eq!((c.stats().records, c.stats().lost), (got, dropped));
+    assert_eq!((c.stats().records, c.stats().dropped), (got, dropped));
     // After the drain the rings are empty and capture resumes at once.
     assert!(st.cpus.iter().all(|c| c.ring_used == 0), "{:?}", st.cpus);
     workload("sgfs-vm-flood", &p, 10);

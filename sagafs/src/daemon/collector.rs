@@ -19,7 +19,7 @@ use super::errors::ErrorLog;
 use super::hub::Hub;
 use crate::abi;
 use crate::device::{sagafs_config, set_capture, Backend, Consumer, DeviceError, Wake};
-use crate::record::Item;
+use crate::record::Items;
 
 enum Command {
     Stop,
@@ -43,7 +43,8 @@ struct Worker {
     errors: Arc<ErrorLog>,
     wake_r: OwnedFd,
     cmds: Arc<Mutex<VecDeque<Command>>>,
-    items: Vec<Item>,
+    /// One drain's items, its memory kept from drain to drain.
+    items: Items,
 }
 
 impl Collector {
@@ -63,7 +64,7 @@ impl Collector {
             errors,
             wake_r,
             cmds: cmds.clone(),
-            items: Vec::new(),
+            items: Items::new(),
         };
         let thread = std::thread::Builder::new()
             .name("sagafs-collect".into())
@@ -157,7 +158,7 @@ impl Worker {
         if let Some(c) = self.consumer.as_mut() {
             self.items.clear();
             c.drain(&mut self.items);
-            self.hub.publish(std::mem::take(&mut self.items));
+            self.hub.publish(&self.items);
         }
     }
 

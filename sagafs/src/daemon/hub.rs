@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::retention::{Entry, Retention};
-use crate::record::Item;
+use super::retention::Retention;
+pub use crate::clock::now_ns;
+use crate::record::Items;
 
 /// A one-shot wake-up for a `poll` waiting on a stream handle.
 pub type PollWake = Box<dyn FnOnce() + Send>;
@@ -41,13 +41,6 @@ pub struct Hub {
     shut: AtomicBool,
 }
 
-/// CLOCK_REALTIME now, in nanoseconds.
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
-}
-
 impl Hub {
     pub fn new(retain: usize) -> Hub {
         Hub {
@@ -61,16 +54,14 @@ impl Hub {
         }
     }
 
-    /// Appends drained items and wakes every reader waiting for data.
-    pub fn publish(&self, items: Vec<Item>) {
+    /// Appends drained items (copied into retention's chunks) and wakes
+    /// every reader waiting for data.
+    pub fn publish(&self, items: &Items) {
         if items.is_empty() {
             return;
         }
-        let now = now_ns();
-        self.retention
-            .lock()
-            .push(items.into_iter().map(|i| Entry::new(i, now)));
-        self.last_data_ns.store(now, Ordering::Release);
+        self.retention.lock().push(items);
+        self.last_data_ns.store(now_ns(), Ordering::Release);
         self.wake_all();
     }
 

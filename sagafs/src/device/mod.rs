@@ -7,7 +7,8 @@
 //!   and `wait`. [`Device`] is the real one;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
-//!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
+//!   [`Items`] (records as the kernel's bytes, validated, and drop
+//!   counts), `wait` for data. [`Rings`] implements it for both.
 //! - [`DeviceError`]: errno plus a message a person can act on.
 //!
 //! Items of one `drain` are merged in timestamp order across CPUs; the
@@ -33,7 +34,8 @@ pub use error::DeviceError;
 pub use real::Device;
 pub use ring::ConsumerStats;
 
-use crate::record::Item;
+use crate::clock::now_ns;
+use crate::record::Items;
 
 /// Why `wait` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,14 +105,14 @@ pub fn set_capture(backend: &dyn Backend, on: bool) -> Result<(), DeviceError> {
 
 /// The reader of the mapped rings.
 pub trait Consumer: Send {
-    /// Reads every ring once, appends records and losses merged in time
+    /// Reads every ring once, appends records and drops merged in time
     /// order to `out`, returns how many items were appended.
-    fn drain(&mut self, out: &mut Vec<Item>) -> usize;
+    fn drain(&mut self, out: &mut Items) -> usize;
     /// Same as [`Backend::wait`].
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
     /// Number of rings.
     fn nr_cpus(&self) -> usize;
-    /// The consumer's own counters (records, losses, resyncs).
+    /// The consumer's own counters (records, drops, resyncs).
     fn stats(&self) -> ConsumerStats;
 }
 
@@ -142,8 +144,8 @@ impl Rings {
 }
 
 impl Consumer for Rings {
-    fn drain(&mut self, out: &mut Vec<Item>) -> usize {
-        self.ring.drain(out)
+    fn drain(&mut self, out: &mut Items) -> usize {
+        self.ring.drain(out, now_ns())
     }
 
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake> {

@@ -11,7 +11,7 @@
 
 use super::{syscall, Line, LostReason};
 use crate::names;
-use crate::record::{PathRef, Record, RecordRef};
+use crate::record::{PathRef, RecordRef};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -116,12 +116,7 @@ fn write_path(l: &mut Line, p: &PathRef) {
 ///
 /// `paths` lists the captured paths in order; when only the second one
 /// was captured the first is `null`. It is empty for `entry_lost` records.
-pub fn write_record(out: &mut Vec<u8>, r: &Record) {
-    write_view(out, &r.view());
-}
-
-/// [`write_record`] of a borrowed record.
-pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
+pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
     let mut l = Line::new(out);
     let l = &mut l;
     write_time_fields(l, r.time_ns);
@@ -206,13 +201,14 @@ mod tests {
     use crate::abi;
     use crate::format::escape::unescape;
     use crate::format::text::tests::sample;
-    use crate::record::{Abi, CapturedPath};
+    use crate::record::{decode_ref, Abi, Builder, PathSpec};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
-    fn obj(r: &Record) -> Value {
+    fn obj(r: &Builder) -> Value {
+        let b = r.encode();
         let mut v = Vec::new();
-        write_record(&mut v, r);
+        write_record(&mut v, &decode_ref(&b).unwrap());
         assert_eq!(v.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(v.last(), Some(&b'\n'));
         serde_json::from_slice(&v).unwrap()
@@ -246,11 +242,9 @@ mod tests {
         r.loginuid = 7;
         r.ret = 3;
         r.args[5] = u64::MAX;
-        r.paths[1] = Some(CapturedPath {
-            bytes: b"x".to_vec(),
+        r.paths[1] = Some(PathSpec {
             truncated: true,
-            fault: false,
-            resolved: false,
+            ..PathSpec::new(b"x")
         });
         let v = obj(&r);
         assert_eq!(v["syscall"], "open");
@@ -270,7 +264,7 @@ mod tests {
         assert_eq!(v["paths"], json!([]));
         assert_eq!(v["noreturn"], true);
         r.flags = abi::RF_ENTRY_LOST;
-        r.paths[0] = Some(CapturedPath::default());
+        r.paths[0] = Some(PathSpec::default());
         let v = obj(&r);
         assert_eq!(v["paths"], json!([]));
         assert_eq!(v["entry_lost"], true);

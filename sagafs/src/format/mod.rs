@@ -16,7 +16,7 @@ pub mod text;
 
 use std::fmt;
 
-use crate::record::{Item, Record, RecordRef};
+use crate::record::{ItemRef, RecordRef};
 use line::Line;
 
 /// Why records were lost; shown as `reason=` in the log.
@@ -57,16 +57,10 @@ pub enum Format {
 
 impl Format {
     /// Appends one record, newline included.
-    pub fn record(self, out: &mut Vec<u8>, r: &Record) {
-        self.view(out, &r.view())
-    }
-
-    /// Appends one borrowed record (e.g. from `record::decode_ref`),
-    /// newline included.
-    pub fn view(self, out: &mut Vec<u8>, r: &RecordRef) {
+    pub fn record(self, out: &mut Vec<u8>, r: &RecordRef) {
         match self {
-            Format::Text => text::write_view(out, r),
-            Format::Json => json::write_view(out, r),
+            Format::Text => text::write_record(out, r),
+            Format::Json => json::write_record(out, r),
         }
     }
 
@@ -78,14 +72,16 @@ impl Format {
         }
     }
 
-    /// Appends one item; a `Lost` item is shown at `lost_time_ns` with the
-    /// reason `RingFull` (what a ring consumer reports).
-    pub fn item(self, out: &mut Vec<u8>, item: &Item, lost_time_ns: u64) {
+    /// Appends one item; a drop with the reason `RingFull` (what a ring
+    /// consumer reports).
+    pub fn item(self, out: &mut Vec<u8>, item: &ItemRef) {
         match item {
-            Item::Record(r) => self.record(out, r),
-            Item::Lost { cpu, count } => {
-                self.lost(out, lost_time_ns, *cpu, *count, LostReason::RingFull)
-            }
+            ItemRef::Record(r) => self.record(out, r),
+            ItemRef::Dropped {
+                cpu,
+                count,
+                time_ns,
+            } => self.lost(out, *time_ns, *cpu, *count, LostReason::RingFull),
         }
     }
 }
@@ -208,11 +204,15 @@ mod tests {
 
     #[test]
     fn items_in_both_formats() {
-        let r = crate::format::text::tests::sample();
-        let lost = Item::Lost { cpu: 3, count: 9 };
+        let mut items = crate::record::Items::new();
+        items
+            .push_record(&crate::format::text::tests::sample().encode())
+            .unwrap();
+        items.push_dropped(3, 9, 1_000_000_000);
         let mut v = Vec::new();
-        Format::Text.item(&mut v, &Item::Record(r.clone()), 0);
-        Format::Text.item(&mut v, &lost, 1_000_000_000);
+        for it in items.iter() {
+            Format::Text.item(&mut v, &it);
+        }
         let text = String::from_utf8(v).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
@@ -222,8 +222,9 @@ mod tests {
             "1970-01-01T00:00:01.000000000Z cpu=3 lost=9 reason=ring_full"
         );
         let mut v = Vec::new();
-        Format::Json.item(&mut v, &Item::Record(r), 0);
-        Format::Json.item(&mut v, &lost, 1_000_000_000);
+        for it in items.iter() {
+            Format::Json.item(&mut v, &it);
+        }
         let objs: Vec<serde_json::Value> = v
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())

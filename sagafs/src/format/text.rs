@@ -9,7 +9,7 @@
 
 use super::{syscall, Line, LostReason};
 use crate::names;
-use crate::record::{PathRef, Record, RecordRef};
+use crate::record::{PathRef, RecordRef};
 
 fn field_u64(l: &mut Line, key: &[u8], v: u64) {
     l.raw(key);
@@ -46,12 +46,7 @@ fn write_result(l: &mut Line, r: &RecordRef) {
 }
 
 /// Appends the log line of `r`, newline included.
-pub fn write_record(out: &mut Vec<u8>, r: &Record) {
-    write_view(out, &r.view());
-}
-
-/// [`write_record`] of a borrowed record.
-pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
+pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
     let mut l = Line::new(out);
     l.time(r.time_ns, true);
     field_u64(&mut l, b" cpu=", r.cpu.into());
@@ -116,57 +111,29 @@ pub(crate) mod tests {
     use super::*;
     use crate::abi;
     use crate::format::escape::unescape;
-    use crate::record::{Abi, CapturedPath};
+    use crate::record::{decode_ref, Abi, Builder, PathSpec};
 
-    pub(crate) fn sample() -> Record {
-        Record {
-            cpu: 1,
-            seq: 42,
+    pub(crate) fn sample() -> Builder {
+        Builder {
             time_ns: 1_795_300_201_123_456_789,
-            abi: Abi::X86_64,
-            nr: 257,
-            flags: abi::RF_PATH0,
-            pid: 100,
-            tid: 101,
-            ppid: 1,
-            uid: 1000,
-            gid: 1000,
-            euid: 1000,
-            egid: 1000,
-            loginuid: u32::MAX,
-            ns_pid: 0,
-            ns_tid: 0,
-            pidns: 0,
-            mntns: 0,
-            cgroup_id: 0,
-            key: Vec::new(),
-            comm: b"cat".to_vec(),
             args: [0xffff_ff9c, 0x7ffd_2a10, 0x80000, 0, 0, 0],
-            ret: -2,
-            paths: [
-                Some(CapturedPath {
-                    bytes: b"/etc/passwd".to_vec(),
-                    truncated: false,
-                    fault: false,
-                    resolved: false,
-                }),
-                None,
-            ],
+            paths: [Some(PathSpec::new(b"/etc/passwd")), None],
+            ..Builder::sample()
         }
     }
 
-    fn line(r: &Record) -> String {
+    pub(crate) fn line(r: &Builder) -> String {
+        let b = r.encode();
         let mut v = Vec::new();
-        write_record(&mut v, r);
+        write_record(&mut v, &decode_ref(&b).unwrap());
         String::from_utf8(v).unwrap()
     }
 
-    fn path(b: &[u8], truncated: bool, fault: bool) -> Option<CapturedPath> {
-        Some(CapturedPath {
-            bytes: b.to_vec(),
+    fn path(b: &[u8], truncated: bool, fault: bool) -> Option<PathSpec> {
+        Some(PathSpec {
             truncated,
             fault,
-            resolved: false,
+            ..PathSpec::new(b)
         })
     }
 

@@ -31,8 +31,8 @@ const AHEAD_DEPTH: usize = 2;
 /// Renders every entry of `chunks` to `out`.
 fn render_chunks(chunks: &[Arc<Chunk>], format: Format, out: &mut Vec<u8>) {
     for c in chunks {
-        for e in &c.entries {
-            e.render(format, out);
+        for e in c.items.iter() {
+            format.item(out, &e);
         }
     }
 }
@@ -111,7 +111,7 @@ impl LogReader {
     /// `now_ns` dates the eviction notice when nothing is retained.
     pub fn new(snap: Snapshot, format: Format, now_ns: u64) -> LogReader {
         let mut head = Vec::new();
-        let first_time = snap.entries().next().map_or(now_ns, |e| e.time_ns);
+        let first_time = snap.entries().next().map_or(now_ns, |e| e.time_ns());
         for (cpu, &n) in snap.evicted.0.iter().enumerate() {
             if n > 0 {
                 format.lost(&mut head, first_time, cpu as u32, n, LostReason::Evicted);
@@ -230,22 +230,24 @@ impl LogReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::retention::{Entry, Retention};
-    use crate::record::{Item, Record};
+    use crate::daemon::retention::Retention;
+    use crate::record::{Builder, Items};
 
-    fn rec(seq: u64) -> Entry {
-        Entry::new(
-            Item::Record(Record {
+    fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
+        let mut it = Items::new();
+        for seq in seqs {
+            let r = Builder {
                 cpu: (seq % 2) as u32,
                 seq,
                 time_ns: 1_795_300_201_000_000_000 + seq,
                 flags: 0,
                 ret: 3,
                 paths: [None, None],
-                ..Record::sample()
-            }),
-            0,
-        )
+                ..Builder::sample()
+            };
+            it.push_record(&r.encode()).unwrap();
+        }
+        it
     }
 
     fn read_all(r: &mut LogReader, size: usize) -> Vec<u8> {
@@ -262,7 +264,7 @@ mod tests {
     #[test]
     fn renders_every_entry_in_order_at_any_read_size() {
         let mut ret = Retention::new(1 << 30);
-        ret.push((0..3000).map(rec));
+        ret.push(&recs(0..3000));
         let snap = ret.snapshot();
         let mut whole = LogReader::new(snap.clone(), Format::Text, 0);
         let a = read_all(&mut whole, 1 << 20);
@@ -286,12 +288,12 @@ mod tests {
     fn rendering_ahead_gives_the_same_bytes() {
         let mut ret = Retention::new(1 << 30);
         let n = 256 * (INLINE_CHUNKS + 3 * AHEAD_CHUNKS + 1) as u64 + 77;
-        ret.push((0..n).map(rec));
+        ret.push(&recs(0..n));
         let snap = ret.snapshot();
         for format in [Format::Text, Format::Json] {
             let mut expect = Vec::new();
             for e in snap.entries() {
-                e.render(format, &mut expect);
+                format.item(&mut expect, &e);
             }
             for size in [4096, 100_000, 3 << 20] {
                 let mut r = LogReader::new(snap.clone(), format, 0);
@@ -314,11 +316,11 @@ mod tests {
     fn evicted_records_show_at_the_top() {
         let cost = {
             let mut r = Retention::new(usize::MAX);
-            r.push([rec(0)]);
+            r.push(&recs([0]));
             r.bytes()
         };
         let mut ret = Retention::new(300 * cost);
-        ret.push((0..1000).map(rec));
+        ret.push(&recs(0..1000));
         let snap = ret.snapshot();
         let oldest = ret.oldest();
         let mut r = LogReader::new(snap, Format::Text, 0);

@@ -10,9 +10,9 @@ use nix::errno::Errno;
 use super::*;
 use crate::abi;
 use crate::config::Settings;
-use crate::device::double::{test_record, DeviceDouble};
+use crate::device::double::DeviceDouble;
 use crate::device::Backend;
-use crate::record::Record;
+use crate::record::Builder;
 
 const ROOT: Cred = Cred::ROOT;
 const USER: Cred = Cred {
@@ -47,9 +47,9 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 impl Fixture {
-    fn rec(&mut self, cpu: u32, path: &[u8]) -> Record {
+    fn rec(&mut self, cpu: u32, path: &[u8]) -> Builder {
         self.t += 1000;
-        let mut r = test_record(cpu, self.t);
+        let mut r = Builder::new(cpu, self.t);
         r.paths[0].as_mut().unwrap().bytes = path.to_vec();
         r
     }
