@@ -402,6 +402,16 @@ impl DeviceDouble {
             .store(head, Ordering::Release);
     }
 
+    /// Overwrites the published next_seq of CPU `cpu`, e.g. with what it
+    /// was before the last record: the moment between the producer's
+    /// store of head and its store of next_seq.
+    pub fn poke_next_seq(&self, cpu: usize, next_seq: u64) {
+        let st = self.inner.state.lock();
+        st.region
+            .word(cpu, offset_of!(sagafs_ring_ctrl, next_seq))
+            .store(next_seq, Ordering::Release);
+    }
+
     /// Writes the consumer's tail of CPU `cpu`, as a misbehaving consumer would.
     pub fn poke_tail(&self, cpu: usize, tail: u64) {
         let st = self.inner.state.lock();

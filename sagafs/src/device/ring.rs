@@ -292,9 +292,13 @@ impl RingConsumer {
                 Step::Corrupt(why) => corrupt = Some(why),
                 Step::Advance(size, None) => st.tail += size as u64,
                 Step::Advance(size, Some(r)) => {
-                    // A seq must lie below next_seq as published now
-                    // (next_seq is stored after head), and only grow.
-                    let bad = if r.seq >= self.mem.next_seq(cpu) {
+                    // A seq may not pass next_seq as published now, and
+                    // only grows.  next_seq is stored after head: the
+                    // newest record may be visible before its own
+                    // next_seq (seq + 1) is, but never before the
+                    // previous record's (seq), so `seq == next_seq` is
+                    // valid and only a larger seq is garbage.
+                    let bad = if r.seq > self.mem.next_seq(cpu) {
                         Some("seq beyond next_seq")
                     } else {
                         st.expected

@@ -295,6 +295,29 @@ fn oversized_and_undecodable_records_resync() {
 }
 
 #[test]
+fn the_newest_record_counts_before_its_next_seq_is_published() {
+    let d = DeviceDouble::new(1, 32);
+    let mut c = d.map().unwrap();
+    d.inject(Builder::new(0, 1));
+    d.inject(Builder::new(0, 2));
+    // The producer stored head for seq 1 but not yet next_seq = 2.
+    d.poke_next_seq(0, 1);
+    let items = drain(c.as_mut());
+    assert_eq!(summary(&items), ["0@1", "0@2"]);
+    assert_eq!(c.stats().resyncs, 0);
+    // A seq past the published next_seq by more than that is garbage.
+    d.inject(Builder::new(0, 3));
+    d.poke_data(
+        0,
+        2 * Builder::new(0, 0).encoded_len() + offset_of!(sagafs_record, seq),
+        &4u64.to_ne_bytes(),
+    );
+    let items = drain(c.as_mut());
+    assert_eq!(summary(&items), ["0lost1"]);
+    assert_eq!(c.stats().resyncs, 1);
+}
+
+#[test]
 fn bogus_head_resyncs_and_recovers() {
     let d = DeviceDouble::new(1, 32);
     let mut c = d.map().unwrap();
