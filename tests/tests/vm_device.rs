@@ -2,7 +2,7 @@
 //! (`tests/vm/device.sh`): open with the ABI check, GET_INFO, the config
 //! round trip, exact capture of a known workload merged across CPUs,
 //! exclusion counted but not logged, a flood of a tiny ring where every
-//! lost record is reported, and waiting. Run with `--test-threads=1`: the
+//! dropped record is reported, and waiting. Run with `--test-threads=1`: the
 //! tests share the one device.
 
 use std::os::fd::AsFd;
@@ -113,7 +113,7 @@ fn mine<'a>(items: &'a Items, prefix: &str) -> Vec<RecordRef<'a>> {
         .collect()
 }
 
-fn lost(items: &Items) -> u64 {
+fn dropped_count(items: &Items) -> u64 {
     items
         .iter()
         .map(|i| match i {
@@ -242,7 +242,11 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
     let items = drain_all(c.as_mut());
     let rs = mine(&items, &p);
     assert_eq!(rs.len() as u64, N, "records of the workload");
-    assert_eq!(lost(&items), 0, "nothing may be lost in a 1 MiB ring");
+    assert_eq!(
+        dropped_count(&items),
+        0,
+        "nothing may be lost in a 1 MiB ring"
+    );
     let mut cpus = std::collections::BTreeSet::new();
     for (i, r) in rs.iter().enumerate() {
         // Merged in time order: the calls' own order.
@@ -317,7 +321,7 @@ fn excluded_calls_are_counted_not_logged() {
 }
 
 #[test]
-fn tiny_ring_flood_reports_every_lost_record() {
+fn tiny_ring_flood_reports_every_dropped_record() {
     const K: u64 = 3000;
     let dev = open();
     let _off = Off(&dev);
@@ -332,7 +336,7 @@ fn tiny_ring_flood_reports_every_lost_record() {
     workload("sgfs-vm-flood", &p, K);
     let items = drain_all(c.as_mut());
     let got = mine(&items, &p).len() as u64;
-    let dropped = lost(&items);
+    let dropped = dropped_count(&items);
     let others: Vec<_> = items
         .iter()
         .filter(|i| matches!(i, ItemRef::Record(r) if !path0(r).starts_with(p.as_bytes())))
@@ -342,7 +346,11 @@ fn tiny_ring_flood_reports_every_lost_record() {
         "only the workload's calls pass the comm filter: {others:?}"
     );
     assert!(dropped > 0, "a 32 KiB ring must overflow under {K} calls");
-    assert_eq!(got + dropped, K, "records received {got} + lost {dropped}");
+    assert_eq!(
+        got + dropped,
+        K,
+        "records received {got} + dropped {dropped}"
+    );
     let st = dev.stats().unwrap();
     let s = st.syscalls[0][OPENAT];
     assert_eq!(s.logged + s.dropped, K, "{s:?}");
@@ -357,7 +365,7 @@ fn tiny_ring_flood_reports_every_lost_record() {
     assert!(st.cpus.iter().all(|c| c.ring_used == 0), "{:?}", st.cpus);
     workload("sgfs-vm-flood", &p, 10);
     let items = drain_all(c.as_mut());
-    assert_eq!((mine(&items, &p).len(), lost(&items)), (10, 0));
+    assert_eq!((mine(&items, &p).len(), dropped_count(&items)), (10, 0));
 }
 
 #[test]

@@ -163,27 +163,27 @@ for i in 1 2 3; do cat "$marker3" 2>/dev/null; done
 wait "$reader"
 eq "pipe delivers new records to a reader" "$(wc -l </tmp/e2e-pipe-out)" 3
 
-# --- a flood through a tiny ring: every record is logged or counted lost ---
+# --- a flood through a tiny ring: every record is logged or counted dropped ---
 cp /bin/dd /tmp/e2eflood
 printf 'comms = e2eflood\nbuffer_kb = 32\n' >"$mp/config"
 eq "buffer_kb = 32 re-arms the rings" "$(grep -c '^buffer_kb = 32$' "$mp/config")" 1
 passed_total() { jq '.total.logged + .total.dropped' "$mp/stats.json"; }
-ring_lost() {
-	grep ' reason=ring_full$' "$mp/log" | sed 's/.* lost=\([0-9]*\) .*/\1/' | awk '{ s += $1 } END { print s + 0 }'
+ring_dropped() {
+	grep ' reason=ring_full$' "$mp/log" | sed 's/.* dropped=\([0-9]*\) .*/\1/' | awk '{ s += $1 } END { print s + 0 }'
 }
 sleep 1
 k0=$(passed_total)
-l0=$(ring_lost)
+l0=$(ring_dropped)
 /tmp/e2eflood if=/dev/zero of=/dev/null bs=1 count=${E2E_FLOOD:-30000} 2>/dev/null
 flood_balanced() {
 	local k1 recs l1
 	k1=$(passed_total)
 	recs=$(grep -c ' comm=e2eflood ' "$mp/log")
-	l1=$(ring_lost)
-	echo "# flood: kernel passed $((k1 - k0)), logged lines $recs, lost lines $((l1 - l0))"
+	l1=$(ring_dropped)
+	echo "# flood: kernel passed $((k1 - k0)), logged lines $recs, dropped lines $((l1 - l0))"
 	[ $((k1 - k0)) -gt 0 ] && [ $((recs + l1 - l0)) -eq $((k1 - k0)) ]
 }
-check "flood: records + ring_full losses = calls passed by the kernel" wait_until flood_balanced
+check "flood: records + ring_full drops = calls passed by the kernel" wait_until flood_balanced
 printf 'comms =\nbuffer_kb = 1024\n' >"$mp/config"
 eq "restoring buffer_kb = 1024 succeeds" "$?" 0
 check "the daemon still runs after the flood" kill -0 "$daemon"

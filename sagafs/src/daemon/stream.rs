@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 
 use super::hub::{now_ns, Hub};
 use super::retention::Cursor;
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// Entries rendered per step.
 const BATCH: usize = 1024;
@@ -67,7 +67,7 @@ impl StreamReader {
                 for (cpu, n) in &batch.missed {
                     hub.reader_behind.fetch_add(*n, Ordering::Relaxed);
                     self.format
-                        .lost(&mut self.out, now, *cpu, *n, LostReason::ReaderBehind);
+                        .dropped(&mut self.out, now, *cpu, *n, DropReason::ReaderBehind);
                 }
             }
             for e in batch.entries() {

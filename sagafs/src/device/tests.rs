@@ -37,7 +37,7 @@ fn records(items: &Items) -> Vec<RecordRef<'_>> {
         .collect()
 }
 
-fn lost(items: &Items) -> u64 {
+fn dropped_count(items: &Items) -> u64 {
     items
         .iter()
         .map(|i| match i {
@@ -47,13 +47,13 @@ fn lost(items: &Items) -> u64 {
         .sum()
 }
 
-/// `cpu@time` for each record, `{cpu}lost{count}` for each drop.
+/// `cpu@time` for each record, `{cpu}dropped{count}` for each drop.
 fn summary(items: &Items) -> Vec<String> {
     items
         .iter()
         .map(|i| match i {
             ItemRef::Record(r) => format!("{}@{}", r.cpu, r.time_ns),
-            ItemRef::Dropped { cpu, count, .. } => format!("{cpu}lost{count}"),
+            ItemRef::Dropped { cpu, count, .. } => format!("{cpu}dropped{count}"),
         })
         .collect()
 }
@@ -116,7 +116,7 @@ fn wrap_around_with_pads_loses_nothing() {
         }
         append(&mut got, &drain(c.as_mut()));
     }
-    assert_eq!(lost(&got), 0);
+    assert_eq!(dropped_count(&got), 0);
     let rs = records(&got);
     assert_eq!(rs.len() as u64, sent);
     for (i, r) in rs.iter().enumerate() {
@@ -150,13 +150,16 @@ fn full_ring_drops_are_reported_as_trailing_loss() {
     assert!(dropped > 0 && logged > 0);
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), logged);
-    assert_eq!(summary(&items).last().unwrap(), &format!("0lost{dropped}"));
+    assert_eq!(
+        summary(&items).last().unwrap(),
+        &format!("0dropped{dropped}")
+    );
     // Delivery resumes with no further loss.
     d.inject(Builder::new(0, 5000));
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 1);
     assert_eq!(records(&items)[0].seq, 1000);
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
     let st = d.stats().unwrap();
     assert_eq!(st.total.calls, 1001);
     assert_eq!(st.total.logged + st.total.dropped, 1001);
@@ -192,10 +195,10 @@ fn bad_tail_drops_show_as_a_gap_where_they_happened() {
         .iter()
         .map(|i| match i {
             ItemRef::Record(r) => format!("r{}", r.seq),
-            ItemRef::Dropped { count, .. } => format!("lost{count}"),
+            ItemRef::Dropped { count, .. } => format!("dropped{count}"),
         })
         .collect();
-    assert_eq!(seqs, ["r0", "r1", "lost3", "r5", "r6"]);
+    assert_eq!(seqs, ["r0", "r1", "dropped3", "r5", "r6"]);
     let st = d.stats().unwrap();
     assert_eq!(st.bad_tail, 3);
     assert_eq!(st.cpus[0].bad_tail, 3);
@@ -238,7 +241,10 @@ fn a_loss_sits_before_the_record_that_follows_it() {
     d.inject(Builder::new(1, 20));
     d.inject(Builder::new(1, 30));
     let items = drain(c.as_mut());
-    assert_eq!(summary(&items), ["0@10", "1@20", "1@30", "0lost1", "0@40"]);
+    assert_eq!(
+        summary(&items),
+        ["0@10", "1@20", "1@30", "0dropped1", "0@40"]
+    );
 }
 
 #[test]
@@ -257,12 +263,12 @@ fn corrupt_size_resyncs_and_reports_the_skipped_records() {
     );
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 1);
-    assert_eq!(summary(&items)[1], "0lost2");
+    assert_eq!(summary(&items)[1], "0dropped2");
     assert_eq!(c.stats().resyncs, 1);
     d.inject(Builder::new(0, 9));
     let items = drain(c.as_mut());
     assert_eq!(records(&items)[0].seq, 3);
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
 }
 
 #[test]
@@ -289,7 +295,7 @@ fn oversized_and_undecodable_records_resync() {
         d.poke_data(0, 2 * Builder::new(0, 0).encoded_len() + field, &bytes);
         let items = drain(c.as_mut());
         assert_eq!(records(&items).len(), 2, "field at {field}");
-        assert_eq!(lost(&items), 2, "field at {field}");
+        assert_eq!(dropped_count(&items), 2, "field at {field}");
         assert_eq!(c.stats().resyncs, 1);
     }
 }
@@ -313,7 +319,7 @@ fn the_newest_record_counts_before_its_next_seq_is_published() {
         &4u64.to_ne_bytes(),
     );
     let items = drain(c.as_mut());
-    assert_eq!(summary(&items), ["0lost1"]);
+    assert_eq!(summary(&items), ["0dropped1"]);
     assert_eq!(c.stats().resyncs, 1);
 }
 
@@ -325,7 +331,7 @@ fn bogus_head_resyncs_and_recovers() {
     d.inject(Builder::new(0, 2));
     d.poke_head(0, 1 << 40);
     let items = drain(c.as_mut());
-    assert_eq!(summary(&items), ["0lost2"]);
+    assert_eq!(summary(&items), ["0dropped2"]);
     // The consumer now holds the bogus position as its tail: the producer
     // counts the ring as full until the next drain resyncs.
     assert!(matches!(
@@ -333,14 +339,14 @@ fn bogus_head_resyncs_and_recovers() {
         Outcome::BadTail { seq: 2 }
     ));
     let items = drain(c.as_mut());
-    assert_eq!(summary(&items), ["0lost1"]);
+    assert_eq!(summary(&items), ["0dropped1"]);
     assert!(matches!(
         d.inject(Builder::new(0, 4)),
         Outcome::Logged { seq: 3 }
     ));
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 1);
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
     assert_eq!(c.stats().resyncs, 2);
     assert_eq!(c.stats().records + c.stats().dropped, 4);
 }
@@ -356,7 +362,7 @@ fn unknown_record_types_are_skipped_by_size() {
     d.inject(Builder::new(0, 1));
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 1);
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
     assert_eq!(c.stats().resyncs, 0);
 }
 
@@ -368,7 +374,7 @@ fn the_first_drain_reads_what_was_there_before_the_map() {
     let mut c = d.map().unwrap();
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 2);
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
 }
 
 #[test]
@@ -451,7 +457,7 @@ fn filters_apply_like_the_kernel_and_counters_add_up() {
     let items = drain(c.as_mut());
     assert_eq!(records(&items).len(), 4);
     // Filtered records take no seq: no loss is reported.
-    assert_eq!(lost(&items), 0);
+    assert_eq!(dropped_count(&items), 0);
     let st = d.stats().unwrap();
     assert_eq!(st.total.calls, 9);
     assert_eq!(st.total.logged, 4);

@@ -1,11 +1,11 @@
-//! Renderings of records, lost-record notices and statistics: the text
+//! Renderings of records, dropped-record notices and statistics: the text
 //! log (`text`), JSON Lines (`json`), the statistics tables (`stats`),
 //! system call names as the log shows them (`syscall`) and the escaping of
 //! untrusted bytes they share (`escape`).
 //!
 //! Every writer appends to a caller-provided buffer and allocates nothing
 //! else per record. This module owns the pieces common to all of them:
-//! UTC timestamps and the reasons records are reported lost.
+//! UTC timestamps and the reasons records are reported dropped.
 
 pub mod escape;
 pub mod json;
@@ -19,9 +19,9 @@ use std::fmt;
 use crate::record::{ItemRef, RecordRef};
 use line::Line;
 
-/// Why records were lost; shown as `reason=` in the log.
+/// Why records were dropped; shown as `reason=` in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LostReason {
+pub enum DropReason {
     /// The kernel dropped them: the CPU's ring was full (or its tail bogus).
     RingFull,
     /// The daemon evicted them from its retention before anyone read them.
@@ -30,17 +30,17 @@ pub enum LostReason {
     ReaderBehind,
 }
 
-impl LostReason {
+impl DropReason {
     pub fn as_str(self) -> &'static str {
         match self {
-            LostReason::RingFull => "ring_full",
-            LostReason::Evicted => "evicted",
-            LostReason::ReaderBehind => "reader_behind",
+            DropReason::RingFull => "ring_full",
+            DropReason::Evicted => "evicted",
+            DropReason::ReaderBehind => "reader_behind",
         }
     }
 }
 
-impl fmt::Display for LostReason {
+impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -64,11 +64,11 @@ impl Format {
         }
     }
 
-    /// Appends one lost-records notice, newline included.
-    pub fn lost(self, out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: LostReason) {
+    /// Appends one dropped-records notice, newline included.
+    pub fn dropped(self, out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: DropReason) {
         match self {
-            Format::Text => text::write_lost(out, time_ns, cpu, count, why),
-            Format::Json => json::write_lost(out, time_ns, cpu, count, why),
+            Format::Text => text::write_dropped(out, time_ns, cpu, count, why),
+            Format::Json => json::write_dropped(out, time_ns, cpu, count, why),
         }
     }
 
@@ -81,7 +81,7 @@ impl Format {
                 cpu,
                 count,
                 time_ns,
-            } => self.lost(out, *time_ns, *cpu, *count, LostReason::RingFull),
+            } => self.dropped(out, *time_ns, *cpu, *count, DropReason::RingFull),
         }
     }
 }
@@ -219,7 +219,7 @@ mod tests {
         assert!(lines[0].contains(" seq=42 "));
         assert_eq!(
             lines[1],
-            "1970-01-01T00:00:01.000000000Z cpu=3 lost=9 reason=ring_full"
+            "1970-01-01T00:00:01.000000000Z cpu=3 dropped=9 reason=ring_full"
         );
         let mut v = Vec::new();
         for it in items.iter() {
@@ -232,7 +232,7 @@ mod tests {
             .collect();
         assert_eq!(objs.len(), 2);
         assert_eq!(objs[0]["seq"], 42);
-        assert_eq!(objs[1]["lost"], 9);
+        assert_eq!(objs[1]["dropped"], 9);
         assert_eq!(objs[1]["reason"], "ring_full");
         assert_eq!(objs[1]["time_ns"], 1_000_000_000u64);
     }

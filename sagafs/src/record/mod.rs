@@ -22,6 +22,7 @@ mod items;
 
 pub use builder::{Builder, PathSpec};
 pub(crate) use items::Slot;
+
 pub use items::{ItemRef, Items};
 
 use std::fmt;

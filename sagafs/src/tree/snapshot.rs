@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::daemon::retention::{Chunk, Snapshot};
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// Rendered bytes kept behind the read position.
 const KEEP_BEHIND: usize = 1 << 20;
@@ -114,7 +114,7 @@ impl LogReader {
         let first_time = snap.entries().next().map_or(now_ns, |e| e.time_ns());
         for (cpu, &n) in snap.evicted.0.iter().enumerate() {
             if n > 0 {
-                format.lost(&mut head, first_time, cpu as u32, n, LostReason::Evicted);
+                format.dropped(&mut head, first_time, cpu as u32, n, DropReason::Evicted);
             }
         }
         LogReader {
@@ -326,19 +326,19 @@ mod tests {
         let mut r = LogReader::new(snap, Format::Text, 0);
         let text = String::from_utf8(read_all(&mut r, 65536)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].contains(" cpu=0 lost=") && lines[0].ends_with(" reason=evicted"));
-        assert!(lines[1].contains(" cpu=1 lost=") && lines[1].ends_with(" reason=evicted"));
-        let lost: u64 = lines[..2]
+        assert!(lines[0].contains(" cpu=0 dropped=") && lines[0].ends_with(" reason=evicted"));
+        assert!(lines[1].contains(" cpu=1 dropped=") && lines[1].ends_with(" reason=evicted"));
+        let dropped: u64 = lines[..2]
             .iter()
             .map(|l| {
                 l.split(' ')
-                    .find_map(|f| f.strip_prefix("lost="))
+                    .find_map(|f| f.strip_prefix("dropped="))
                     .unwrap()
                     .parse::<u64>()
                     .unwrap()
             })
             .sum();
-        assert_eq!(lost, oldest);
+        assert_eq!(dropped, oldest);
         assert_eq!(lines.len() as u64, 2 + 1000 - oldest);
         assert!(lines[2].contains(&format!(" seq={oldest} ")));
     }

@@ -196,15 +196,15 @@ impl Drop for Mnt {
     }
 }
 
-/// Sum of `lost=N` over lines with `reason=WHY`.
-pub fn lost_sum(text: &str, why: &str) -> u64 {
+/// Sum of `dropped=N` over lines with `reason=WHY`.
+pub fn dropped_sum(text: &str, why: &str) -> u64 {
     text.lines()
         .filter(|l| l.ends_with(&format!(" reason={why}")))
         .map(|l| {
             l.split(' ')
-                .find_map(|f| f.strip_prefix("lost="))
+                .find_map(|f| f.strip_prefix("dropped="))
                 .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("no lost= in {l}"))
+                .unwrap_or_else(|| panic!("no dropped= in {l}"))
         })
         .sum()
 }
