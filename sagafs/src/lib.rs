@@ -10,6 +10,7 @@
 //! - `record`: records in the kernel's layout, validated once and read in
 //!   place, and the item buffers they travel in from ring to reader.
 //! - `names`: syscall names and numbers per ABI.
+//! - `error`: a refused file operation: its errno and its reason.
 //! - `format`: the text and JSON renderings of records and stats, and the
 //!   escaping of untrusted bytes.
 //! - `config`: the `key = value` configuration language.
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod device;
+pub mod error;
 pub mod format;
 pub mod fuse;
 pub mod names;

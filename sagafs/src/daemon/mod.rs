@@ -30,6 +30,7 @@ use parking_lot::Mutex;
 use crate::abi;
 use crate::config::{self, Settings};
 use crate::device::{set_capture, Backend, DeviceError, Stats as DevStats};
+use crate::error::Error;
 use crate::format::stats as fstats;
 use collector::Collector;
 use errors::ErrorLog;
@@ -146,17 +147,19 @@ impl Daemon {
     /// Applies one configuration write atomically: parse and validate all
     /// of it, then one SET_CONFIG (or a re-arm of the rings for a new
     /// ring size), then the daemon's own settings.  On any error nothing
-    /// changes, the reason goes to `errors` and the log, and the errno is
-    /// returned (EINVAL for invalid input).
-    pub fn apply_config(&self, text: &[u8]) -> Result<(), Errno> {
+    /// changes, the reason goes to `errors` and the log, and comes back
+    /// with its errno: EINVAL (EFBIG) for invalid input, the device's own
+    /// errno (EBUSY, EPERM, ...) when it refuses.
+    pub fn apply_config(&self, text: &[u8]) -> Result<(), Error> {
         let _serial = self.config_lock.lock();
         let cur = self.settings();
         let new = match config::apply(&cur, text) {
             Ok(s) => s,
             Err(e) => {
-                self.errors
-                    .push(&format!("config: write refused, nothing changed: {e}"));
-                return Err(Errno::from_raw(e.errno));
+                return Err(self.refuse(
+                    Errno::from_raw(e.errno),
+                    format!("config: write refused, nothing changed: {e}"),
+                ))
             }
         };
         let (kcur, knew) = (cur.to_kernel(), new.to_kernel());
@@ -174,10 +177,10 @@ impl Daemon {
             Ok(())
         };
         if let Err(e) = applied {
-            self.errors.push(&format!(
-                "config: the capture device refused the change, nothing changed: {e}"
+            return Err(self.refuse(
+                e.errno(),
+                format!("config: the capture device refused the change, nothing changed: {e}"),
             ));
-            return Err(e.errno());
         }
         if new.retain != cur.retain {
             self.hub
@@ -189,6 +192,12 @@ impl Daemon {
         *self.settings.lock() = new;
         self.config_mtime.store(now_ns(), Ordering::Release);
         Ok(())
+    }
+
+    /// Records a refusal in `errors` (and the log) and returns it.
+    pub fn refuse(&self, errno: Errno, reason: String) -> Error {
+        self.errors.push(&reason);
+        Error::new(errno, reason)
     }
 
     /// Everything `stats` shows, with rates since the previous sample.
