@@ -253,5 +253,7 @@ pub mod request {
     pub const RESET_STATS: ioctl_num_type = nix::request_code_none!(IOC_MAGIC, IOC_NR_RESET_STATS);
 }
 
+// Reads the table the C compiler made from the header (FFI statics).
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod check;
