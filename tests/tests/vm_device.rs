@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use sagafs::abi;
 use sagafs::device::{sagafs_config, set_capture, Backend, Consumer, Device, Wake};
-use sagafs::record::{Abi, ItemRef, Items, RecordRef};
+use sagafs::record::{Abi, Items, RecordRef};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_sagafs-workload");
 const OPENAT: usize = 257;
@@ -105,22 +105,9 @@ fn path0<'a>(r: &RecordRef<'a>) -> &'a [u8] {
 
 fn mine<'a>(items: &'a Items, prefix: &str) -> Vec<RecordRef<'a>> {
     items
-        .iter()
-        .filter_map(|i| match i {
-            ItemRef::Record(r) if path0(&r).starts_with(prefix.as_bytes()) => Some(r),
-            _ => None,
-        })
+        .records()
+        .filter(|r| path0(r).starts_with(prefix.as_bytes()))
         .collect()
-}
-
-fn dropped_count(items: &Items) -> u64 {
-    items
-        .iter()
-        .map(|i| match i {
-            ItemRef::Dropped { count, .. } => count,
-            ItemRef::Record(_) => 0,
-        })
-        .sum()
 }
 
 fn possible_cpus() -> u32 {
@@ -243,7 +230,7 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
     let rs = mine(&items, &p);
     assert_eq!(rs.len() as u64, N, "records of the workload");
     assert_eq!(
-        dropped_count(&items),
+        items.dropped(),
         0,
         "nothing may be lost in a 1 MiB ring"
     );
@@ -336,10 +323,10 @@ fn tiny_ring_flood_reports_every_dropped_record() {
     workload("sgfs-vm-flood", &p, K);
     let items = drain_all(c.as_mut());
     let got = mine(&items, &p).len() as u64;
-    let dropped = dropped_count(&items);
+    let dropped = items.dropped();
     let others: Vec<_> = items
-        .iter()
-        .filter(|i| matches!(i, ItemRef::Record(r) if !path0(r).starts_with(p.as_bytes())))
+        .records()
+        .filter(|r| !path0(r).starts_with(p.as_bytes()))
         .collect();
     assert!(
         others.is_empty(),
@@ -365,7 +352,7 @@ fn tiny_ring_flood_reports_every_dropped_record() {
     assert!(st.cpus.iter().all(|c| c.ring_used == 0), "{:?}", st.cpus);
     workload("sgfs-vm-flood", &p, 10);
     let items = drain_all(c.as_mut());
-    assert_eq!((mine(&items, &p).len(), dropped_count(&items)), (10, 0));
+    assert_eq!((mine(&items, &p).len(), items.dropped()), (10, 0));
 }
 
 #[test]

@@ -376,23 +376,11 @@ mod tests {
     use crate::record::Builder;
 
     fn rec(cpu: u32, seq: u64) -> Builder {
-        Builder {
-            cpu,
-            seq,
-            time_ns: 1_000 + seq,
-            flags: 0,
-            ret: 0,
-            paths: [None, None],
-            ..Builder::sample()
-        }
+        Builder::numbered(cpu, seq, 1_000 + seq)
     }
 
     fn items(rs: impl IntoIterator<Item = Builder>) -> Items {
-        let mut it = Items::new();
-        for r in rs {
-            it.push_record(&r.encode()).unwrap();
-        }
-        it
+        Items::of(rs)
     }
 
     fn cost() -> usize {
@@ -504,7 +492,7 @@ mod tests {
         let mut c = r.cursor_at_end();
         let mut it = Items::new();
         it.push_dropped(2, 17, 99);
-        it.push_record(&rec(2, 20).encode()).unwrap();
+        it.push_from(&items([rec(2, 20)]), 0);
         r.push(&it);
         let b = r.read_from(&mut c, 10);
         assert_eq!(b.entries().next().map(|e| e.time_ns()), Some(99));

@@ -204,24 +204,15 @@ mod tests {
     use crate::record::{Builder, Items};
     use std::sync::mpsc;
 
-    fn rec(seq: u64) -> Items {
-        let r = Builder {
-            cpu: 0,
-            seq,
-            time_ns: 1_795_300_201_000_000_000 + seq,
-            ..Builder::sample()
-        };
-        let mut it = Items::new();
-        it.push_record(&r.encode()).unwrap();
-        it
+    fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
+        Items::of(
+            seqs.into_iter()
+                .map(|s| Builder::numbered(0, s, 1_795_300_201_000_000_000 + s)),
+        )
     }
 
-    fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
-        let mut it = Items::new();
-        for s in seqs {
-            it.push_from(&rec(s), 0);
-        }
-        it
+    fn rec(seq: u64) -> Items {
+        recs([seq])
     }
 
     #[test]

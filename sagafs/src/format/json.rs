@@ -251,7 +251,7 @@ mod tests {
     use super::*;
     use crate::abi;
     use crate::format::escape::unescape;
-    use crate::format::text::tests::sample;
+    use crate::format::text::tests::{exec_sample, sample};
     use crate::record::{decode_ref, Abi, Builder, PathSpec};
     use proptest::prelude::*;
     use serde_json::{json, Value};
@@ -291,23 +291,18 @@ mod tests {
 
     #[test]
     fn abi2_fields() {
-        let mut r = sample();
-        r.nr = 59;
-        r.ret = 0;
-        r.flags = abi::RF_ARGV | abi::RF_SKIPPED;
-        r.paths[0].as_mut().unwrap().resolved = true;
+        let mut r = exec_sample();
         r.paths[1] = Some(PathSpec {
             truncated: true,
             ..PathSpec::new(b"ls\0a\"b\\\0\xff\n")
         });
         r.key = b"exec \"watch\"".to_vec();
-        r.ns_pid = 7;
         r.ns_tid = 8;
         let v = obj(&r);
         assert_eq!(v["syscall"], "execve");
         assert_eq!(
             v["paths"],
-            json!([{"path": "/etc/passwd", "truncated": false, "unreadable": false,
+            json!([{"path": "/usr/bin/ls", "truncated": false, "unreadable": false,
                     "resolved": true}])
         );
         let argv: Vec<Vec<u8>> = v["argv"]

@@ -173,6 +173,26 @@ pub(crate) mod tests {
         }
     }
 
+    /// An execve with its arguments, a resolved path, a key, run in a
+    /// pid namespace, skipped by a tracer.
+    pub(crate) fn exec_sample() -> Builder {
+        Builder {
+            nr: 59,
+            ret: 0,
+            flags: abi::RF_ARGV | abi::RF_SKIPPED,
+            paths: [
+                Some(PathSpec {
+                    resolved: true,
+                    ..PathSpec::new(b"/usr/bin/ls")
+                }),
+                Some(PathSpec::new(b"ls\0-l\0")),
+            ],
+            key: b"exec".to_vec(),
+            ns_pid: 7,
+            ..sample()
+        }
+    }
+
     pub(crate) fn line(r: &Builder) -> String {
         let b = r.encode();
         let mut v = Vec::new();
@@ -277,19 +297,7 @@ pub(crate) mod tests {
 
     #[test]
     fn optional_fields_follow_the_result_in_order() {
-        let mut r = sample();
-        r.nr = 59;
-        r.ret = 0;
-        r.flags = abi::RF_ARGV | abi::RF_SKIPPED;
-        r.paths = [
-            Some(PathSpec {
-                resolved: true,
-                ..PathSpec::new(b"/usr/bin/ls")
-            }),
-            Some(PathSpec::new(b"ls\0-l\0")),
-        ];
-        r.key = b"exec".to_vec();
-        r.ns_pid = 7;
+        let mut r = exec_sample();
         let l = line(&r);
         assert!(
             l.ends_with(

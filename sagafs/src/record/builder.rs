@@ -5,7 +5,7 @@
 
 use std::mem::{offset_of, size_of};
 
-use super::Abi;
+use super::{Abi, Fields, IDS_AT};
 use crate::abi::{self, sagafs_record as Raw};
 
 /// A path argument as the probe captured it.
@@ -31,38 +31,12 @@ impl PathSpec {
     }
 }
 
-/// One completed system call, field by field (see `struct
-/// sagafs_record`).  The path bits of `flags` come from `paths` when
-/// encoded; the other bits are written as given.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Builder {
-    pub cpu: u32,
-    pub seq: u64,
-    pub time_ns: u64,
-    pub abi: Abi,
-    pub nr: i32,
-    pub flags: u32,
-    pub pid: u32,
-    pub tid: u32,
-    pub ppid: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub euid: u32,
-    pub egid: u32,
-    pub loginuid: u32,
-    pub ns_pid: u32,
-    pub ns_tid: u32,
-    pub pidns: u32,
-    pub mntns: u32,
-    pub cgroup_id: u64,
-    /// At most `abi::COMM_LEN` bytes are written.
-    pub comm: Vec<u8>,
-    pub args: [u64; 6],
-    pub ret: i64,
-    pub paths: [Option<PathSpec>; 2],
-    /// At most `abi::KEY_MAX` bytes are written.
-    pub key: Vec<u8>,
-}
+/// One completed system call, field by field: the fields of a
+/// [`RecordRef`](super::RecordRef), owned.  When encoded, the path bits of
+/// `flags` come from `paths` and the other bits are written as given; at
+/// most `abi::COMM_LEN` bytes of comm and `abi::KEY_MAX` of key are
+/// written.
+pub type Builder = Fields<Vec<u8>, PathSpec>;
 
 const PATH_BITS: [(u32, u32, u32, u32); 2] = [
     (
@@ -187,21 +161,22 @@ impl Builder {
         put32(b, offset_of!(Raw, nr), self.nr as u32);
         put64(b, offset_of!(Raw, seq), self.seq);
         put64(b, offset_of!(Raw, time_ns), self.time_ns);
-        for (field, v) in [
-            (offset_of!(Raw, pid), self.pid),
-            (offset_of!(Raw, tid), self.tid),
-            (offset_of!(Raw, ppid), self.ppid),
-            (offset_of!(Raw, uid), self.uid),
-            (offset_of!(Raw, gid), self.gid),
-            (offset_of!(Raw, euid), self.euid),
-            (offset_of!(Raw, egid), self.egid),
-            (offset_of!(Raw, loginuid), self.loginuid),
-            (offset_of!(Raw, ns_pid), self.ns_pid),
-            (offset_of!(Raw, ns_tid), self.ns_tid),
-            (offset_of!(Raw, pidns), self.pidns),
-            (offset_of!(Raw, mntns), self.mntns),
-        ] {
-            put32(b, field, v);
+        put32(b, offset_of!(Raw, ns_pid), self.ns_pid);
+        let ids = [
+            self.pid,
+            self.tid,
+            self.ppid,
+            self.uid,
+            self.gid,
+            self.euid,
+            self.egid,
+            self.loginuid,
+            self.ns_tid,
+            self.pidns,
+            self.mntns,
+        ];
+        for (i, v) in ids.into_iter().enumerate() {
+            put32(b, IDS_AT + 4 * i, v);
         }
         put64(b, offset_of!(Raw, cgroup_id), self.cgroup_id);
         let comm_off = offset_of!(Raw, comm);
@@ -216,6 +191,19 @@ impl Builder {
 
 #[cfg(test)]
 impl Builder {
+    /// Record `seq` of `cpu` at `time_ns`: [`Builder::sample`]'s process,
+    /// a successful call without paths.
+    pub(crate) fn numbered(cpu: u32, seq: u64, time_ns: u64) -> Builder {
+        Builder {
+            cpu,
+            seq,
+            time_ns,
+            ret: 3,
+            paths: [None, None],
+            ..Builder::sample()
+        }
+    }
+
     /// A typical record (a failed openat with a cut path) for tests.
     pub(crate) fn sample() -> Builder {
         Builder {

@@ -142,12 +142,41 @@ impl Items {
         (0..self.len()).map(|i| self.get(i))
     }
 
+    /// The records, in order (drops left out).
+    pub fn records(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
+        self.iter().filter_map(|i| match i {
+            ItemRef::Record(r) => Some(r),
+            ItemRef::Dropped { .. } => None,
+        })
+    }
+
+    /// Records the drops stand for, summed.
+    pub fn dropped(&self) -> u64 {
+        self.slots
+            .iter()
+            .map(|s| match s {
+                Slot::Dropped { count, .. } => *count,
+                Slot::Record { .. } => 0,
+            })
+            .sum()
+    }
+
     /// Items `range`, in order.
     pub fn range(
         &self,
         range: std::ops::Range<usize>,
     ) -> impl ExactSizeIterator<Item = ItemRef<'_>> + '_ {
         range.map(|i| self.get(i))
+    }
+
+    /// The encoded records, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(rs: impl IntoIterator<Item = super::Builder>) -> Items {
+        let mut it = Items::new();
+        for r in rs {
+            it.push_record(&r.encode()).expect("a valid record");
+        }
+        it
     }
 
     pub(crate) fn slot(&self, i: usize) -> Slot {

@@ -83,11 +83,11 @@ pub struct PathRef<'a> {
     pub resolved: bool,
 }
 
-/// One completed system call, read in place: the fixed fields copied out
-/// of the header, comm, paths and key borrowed from the record's bytes.
-/// What the formats render; [`decode_ref`] gives one, without allocating.
+/// The fields of one completed system call (see `struct sagafs_record`),
+/// with comm, paths and key of type `B`, `P` and `B`: borrowed from the
+/// record's bytes in a [`RecordRef`], owned in a [`Builder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordRef<'a> {
+pub struct Fields<B, P> {
     pub cpu: u32,
     pub seq: u64,
     /// CLOCK_REALTIME, nanoseconds since the epoch.
@@ -114,13 +114,18 @@ pub struct RecordRef<'a> {
     /// The task's cgroup v2 id (0 without cgroup v2).
     pub cgroup_id: u64,
     /// The task's comm, NUL padding removed; not necessarily UTF-8.
-    pub comm: &'a [u8],
+    pub comm: B,
     pub args: [u64; 6],
     pub ret: i64,
-    pub paths: [Option<PathRef<'a>>; 2],
+    pub paths: [Option<P>; 2],
     /// The key of the rule that logged the record; empty: none.
-    pub key: &'a [u8],
+    pub key: B,
 }
+
+/// One completed system call, read in place: the fixed fields copied out
+/// of the header, comm, paths and key borrowed from the record's bytes.
+/// What the formats render; [`decode_ref`] gives one, without allocating.
+pub type RecordRef<'a> = Fields<&'a [u8], PathRef<'a>>;
 
 impl<'a> RecordRef<'a> {
     /// Taken at entry of a call that never returns (exit, exit_group).
@@ -245,6 +250,11 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// The ids from `pid` to `mntns` are eleven consecutive u32 of the
+/// header, read and written as one array.
+pub(crate) const IDS_AT: usize = offset_of!(Raw, pid);
+const _: () = assert!(offset_of!(Raw, mntns) == IDS_AT + 4 * 10);
+
 #[inline]
 fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_ne_bytes([b[off], b[off + 1]])
@@ -362,6 +372,8 @@ pub(crate) fn view_valid(b: &[u8]) -> RecordRef<'_> {
     }
     let key = &b[off..off + key_len];
 
+    let [pid, tid, ppid, uid, gid, euid, egid, loginuid, ns_tid, pidns, mntns] =
+        std::array::from_fn(|i| u32_at(b, IDS_AT + 4 * i));
     RecordRef {
         cpu: u32_at(b, offset_of!(Raw, cpu)),
         seq: u64_at(b, offset_of!(Raw, seq)),
@@ -369,18 +381,18 @@ pub(crate) fn view_valid(b: &[u8]) -> RecordRef<'_> {
         abi: abi_kind,
         nr: u32_at(b, offset_of!(Raw, nr)) as i32,
         flags,
-        pid: u32_at(b, offset_of!(Raw, pid)),
-        tid: u32_at(b, offset_of!(Raw, tid)),
-        ppid: u32_at(b, offset_of!(Raw, ppid)),
-        uid: u32_at(b, offset_of!(Raw, uid)),
-        gid: u32_at(b, offset_of!(Raw, gid)),
-        euid: u32_at(b, offset_of!(Raw, euid)),
-        egid: u32_at(b, offset_of!(Raw, egid)),
-        loginuid: u32_at(b, offset_of!(Raw, loginuid)),
+        pid,
+        tid,
+        ppid,
+        uid,
+        gid,
+        euid,
+        egid,
+        loginuid,
         ns_pid: u32_at(b, offset_of!(Raw, ns_pid)),
-        ns_tid: u32_at(b, offset_of!(Raw, ns_tid)),
-        pidns: u32_at(b, offset_of!(Raw, pidns)),
-        mntns: u32_at(b, offset_of!(Raw, mntns)),
+        ns_tid,
+        pidns,
+        mntns,
         cgroup_id: u64_at(b, offset_of!(Raw, cgroup_id)),
         comm: &comm_raw[..comm_len],
         args,

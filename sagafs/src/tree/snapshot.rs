@@ -234,20 +234,11 @@ mod tests {
     use crate::record::{Builder, Items};
 
     fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
-        let mut it = Items::new();
-        for seq in seqs {
-            let r = Builder {
-                cpu: (seq % 2) as u32,
-                seq,
-                time_ns: 1_795_300_201_000_000_000 + seq,
-                flags: 0,
-                ret: 3,
-                paths: [None, None],
-                ..Builder::sample()
-            };
-            it.push_record(&r.encode()).unwrap();
-        }
-        it
+        Items::of(
+            seqs.into_iter().map(|seq| {
+                Builder::numbered((seq % 2) as u32, seq, 1_795_300_201_000_000_000 + seq)
+            }),
+        )
     }
 
     fn read_all(r: &mut LogReader, size: usize) -> Vec<u8> {
