@@ -21,6 +21,9 @@ use crate::abi;
 use crate::device::{sagafs_config, set_capture, Backend, Consumer, DeviceError, Wake};
 use crate::record::Items;
 
+/// Drains in a row after one wake-up at most.
+const DRAINS_PER_WAKE: usize = 64;
+
 enum Command {
     Stop,
     Rearm {
@@ -124,7 +127,16 @@ impl Worker {
                 None => self.backend.wait(Some(self.wake_r.as_fd()), None),
             };
             match wake {
-                Ok(Wake::Data) | Ok(Wake::Timeout) => self.drain(),
+                Ok(Wake::Data) | Ok(Wake::Timeout) => {
+                    // While records keep coming, drain again at once (as
+                    // long as each drain finds some, and a bounded number
+                    // of times so commands are not kept waiting).
+                    for _ in 0..DRAINS_PER_WAKE {
+                        if self.drain() == 0 {
+                            break;
+                        }
+                    }
+                }
                 Ok(Wake::Stopped) => {
                     let mut buf = [0u8; 64];
                     while matches!(nix::unistd::read(&self.wake_r, &mut buf), Ok(n) if n > 0) {}
@@ -154,12 +166,15 @@ impl Worker {
         }
     }
 
-    fn drain(&mut self) {
-        if let Some(c) = self.consumer.as_mut() {
-            self.items.clear();
-            c.drain(&mut self.items);
-            self.hub.publish(&self.items);
-        }
+    /// Drains the rings into retention; returns the items published.
+    fn drain(&mut self) -> usize {
+        let Some(c) = self.consumer.as_mut() else {
+            return 0;
+        };
+        self.items.clear();
+        let n = c.drain(&mut self.items);
+        self.hub.publish(&self.items);
+        n
     }
 
     fn rearm(&mut self, cfg: &sagafs_config) -> Result<(), DeviceError> {

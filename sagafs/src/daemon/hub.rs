@@ -27,6 +27,9 @@ pub struct WaitState {
     pub shutdown: bool,
     /// Bumped when a blocked read is queued.
     pub queued: u64,
+    /// The blocked-read server holds reads that wait for data: only then
+    /// does a publish need to wake it.
+    pub serving: bool,
 }
 
 /// See the module documentation.
@@ -65,13 +68,18 @@ impl Hub {
         self.wake_all();
     }
 
-    /// Wakes blocked reads and pollers (new data or shutdown).
+    /// Wakes blocked reads and pollers (new data or shutdown).  The
+    /// blocked-read server is woken only when it holds reads: an idle one
+    /// is not made to run for every drain.
     pub fn wake_all(&self) {
-        {
+        let notify = {
             let mut w = self.wait_lock.lock();
             w.generation += 1;
+            w.serving || w.shutdown
+        };
+        if notify {
+            self.wait_cv.notify_all();
         }
-        self.wait_cv.notify_all();
         let wakes: Vec<PollWake> = self.pollers.lock().drain().map(|(_, w)| w).collect();
         for w in wakes {
             w();

@@ -171,7 +171,10 @@ impl BlockedReads {
                 check_signals = false;
                 continue;
             }
-            if any || !self.queue.lock().is_empty() {
+            // Decided under the lock publishers take: a publish after this
+            // sees `serving` as set here.
+            w.serving = any || !self.queue.lock().is_empty();
+            if w.serving {
                 check_signals = self.hub.wait_cv.wait_for(&mut w, SIGNAL_CHECK).timed_out();
             } else {
                 self.hub.wait_cv.wait(&mut w);
