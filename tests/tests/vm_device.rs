@@ -229,11 +229,7 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
     let items = drain_all(c.as_mut());
     let rs = mine(&items, &p);
     assert_eq!(rs.len() as u64, N, "records of the workload");
-    assert_eq!(
-        items.dropped(),
-        0,
-        "nothing may be lost in a 1 MiB ring"
-    );
+    assert_eq!(items.dropped(), 0, "nothing may be lost in a 1 MiB ring");
     let mut cpus = std::collections::BTreeSet::new();
     for (i, r) in rs.iter().enumerate() {
         // Merged in time order: the calls' own order.

@@ -164,6 +164,9 @@ pub struct Retention {
     read_mark: u64,
     evicted: PerCpu,
     evicted_entries: u64,
+    /// The memory of an evicted chunk nobody else held, for the next one:
+    /// no allocation, no fresh pages, as retention turns over.
+    spare: Option<Items>,
 }
 
 impl Retention {
@@ -177,6 +180,7 @@ impl Retention {
             read_mark: 0,
             evicted: PerCpu::default(),
             evicted_entries: 0,
+            spare: None,
         }
     }
 
@@ -242,10 +246,17 @@ impl Retention {
                 .back()
                 .map_or(true, |c| c.items.len() >= CHUNK_ENTRIES);
             if full {
+                let items = match self.spare.take() {
+                    Some(mut spare) => {
+                        spare.clear();
+                        spare
+                    }
+                    None => Items::with_capacity(CHUNK_ENTRIES, CHUNK_BYTES),
+                };
                 self.chunks.push_back(Arc::new(Chunk {
                     first: self.next,
                     cum_before: self.cum.clone(),
-                    items: Items::with_capacity(CHUNK_ENTRIES, CHUNK_BYTES),
+                    items,
                     cost: 0,
                 }));
             }
@@ -281,6 +292,9 @@ impl Retention {
                     self.evicted.add(cpu, n);
                 }
                 self.read_mark = c.end();
+            }
+            if let Ok(c) = Arc::try_unwrap(c) {
+                self.spare = Some(c.items);
             }
         }
         if self.bytes > self.limit && self.chunks.len() == 1 {

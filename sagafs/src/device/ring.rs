@@ -245,17 +245,19 @@ impl RingConsumer {
         let bytes = out.bytes_mut();
         let start = bytes.len();
         self.mem.append(cpu, off, size, bytes);
-        let read = match record::decode_ref(&bytes[start..]) {
-            Ok(r) if r.cpu as usize == cpu => Ok(Read {
-                slot: Slot::Record {
-                    off: start,
-                    len: size as u32,
-                    cpu: r.cpu,
-                },
-                seq: r.seq,
-                time_ns: r.time_ns,
-            }),
-            Ok(_) => Err("record of another CPU"),
+        let read = match record::validate(&bytes[start..]) {
+            Ok(_) => match record::position(&bytes[start..]) {
+                (c, seq, time_ns) if c as usize == cpu => Ok(Read {
+                    slot: Slot::Record {
+                        off: start,
+                        len: size as u32,
+                        cpu: c,
+                    },
+                    seq,
+                    time_ns,
+                }),
+                _ => Err("record of another CPU"),
+            },
             Err(_) => Err("undecodable record"),
         };
         match read {
@@ -402,6 +404,14 @@ fn set_drop_keys(batch: &mut [Keyed]) {
 
 /// K-way merge of the per-CPU batches by key, keeping each CPU's order.
 fn merge(batches: &[Vec<Keyed>], out: &mut Items) {
+    let mut busy = batches.iter().filter(|b| !b.is_empty());
+    if let (Some(only), None) = (busy.next(), busy.next()) {
+        // One CPU had records (a single busy thread): nothing to merge.
+        for k in only {
+            out.push_slot(k.slot);
+        }
+        return;
+    }
     let mut heap: BinaryHeap<_> = batches
         .iter()
         .enumerate()

@@ -294,7 +294,7 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
 /// Checks the record at the start of `b` (size, type, ABI, path and key
 /// lengths) and returns its size.
 #[inline]
-fn validate(b: &[u8]) -> Result<usize, DecodeError> {
+pub(crate) fn validate(b: &[u8]) -> Result<usize, DecodeError> {
     let hdr = size_of::<Raw>();
     if b.len() < hdr {
         return Err(DecodeError::Short { len: b.len() });
@@ -324,6 +324,17 @@ fn validate(b: &[u8]) -> Result<usize, DecodeError> {
         return Err(DecodeError::BadPathLen { lens, size });
     }
     Ok(size)
+}
+
+/// (cpu, seq, time_ns) of a record [`validate`] accepted: what the ring
+/// consumer checks and merges by, without reading the rest.
+#[inline]
+pub(crate) fn position(b: &[u8]) -> (u32, u64, u64) {
+    (
+        u32_at(b, offset_of!(Raw, cpu)),
+        u64_at(b, offset_of!(Raw, seq)),
+        u64_at(b, offset_of!(Raw, time_ns)),
+    )
 }
 
 /// The view of a record [`validate`] accepted, `b` being exactly its
