@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use crate::device::abi::{
+use crate::abi::{
     self, sagafs_config, BITMAP_WORDS, COMM_LEN, MAX_COMMS, MAX_IDS, NR_ABIS, NR_SLOTS,
 };
 use crate::names;

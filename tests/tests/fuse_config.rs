@@ -4,7 +4,7 @@
 mod fuse_support;
 
 use fuse_support::{mount, NOBODY};
-use sagafs::device::abi;
+use sagafs::abi;
 use sagafs::device::double::Outcome;
 use sagafs::device::Backend;
 

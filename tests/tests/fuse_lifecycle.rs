@@ -8,7 +8,7 @@ mod fuse_support;
 use std::path::PathBuf;
 
 use fuse_support::mount;
-use sagafs::device::abi;
+use sagafs::abi;
 use sagafs::device::Backend;
 
 #[test]

@@ -18,7 +18,7 @@
 #   newline    a file name with a newline cannot forge a line
 #   nonroot    a non-root user can neither read the log nor write config
 #   pipe       a live reader of pipe gets new records
-#   flood      through a tiny ring every record is logged or counted lost
+#   flood      through a tiny ring every record is logged or counted dropped
 #   busy       a second consumer is refused by pid
 #   umount     umount ends the daemon, leaving no mount
 #   sigterm    SIGTERM ends the daemon while a reader holds the pipe
@@ -199,21 +199,21 @@ case_flood() {
 	printf 'comms = e2eflood\nring_kb = 32\n' >"$mp/config"
 	eq "ring_kb = 32 re-arms the rings" "$(grep -c '^ring_kb = 32$' "$mp/config")" 1
 	passed_total() { jq '.total.logged + .total.dropped' "$mp/stats.json"; }
-	ring_lost() {
-		grep ' reason=ring_full$' "$mp/log" | sed 's/.* lost=\([0-9]*\) .*/\1/' | awk '{ s += $1 } END { print s + 0 }'
+	ring_dropped() {
+		grep ' reason=ring_full$' "$mp/log" | sed 's/.* dropped=\([0-9]*\) .*/\1/' | awk '{ s += $1 } END { print s + 0 }'
 	}
 	k0=$(passed_total)
-	l0=$(ring_lost)
+	l0=$(ring_dropped)
 	/tmp/e2eflood if=/dev/zero of=/dev/null bs=1 count=${E2E_FLOOD:-30000} 2>/dev/null
 	flood_balanced() {
 		local k1 recs l1
 		k1=$(passed_total)
 		recs=$(grep -c ' comm=e2eflood ' "$mp/log")
-		l1=$(ring_lost)
-		echo "# flood: kernel passed $((k1 - k0)), logged lines $recs, lost lines $((l1 - l0))"
+		l1=$(ring_dropped)
+		echo "# flood: kernel passed $((k1 - k0)), logged lines $recs, dropped lines $((l1 - l0))"
 		[ $((k1 - k0)) -gt 0 ] && [ $((recs + l1 - l0)) -eq $((k1 - k0)) ]
 	}
-	check "flood: records + ring_full losses = calls passed by the kernel" wait_until flood_balanced
+	check "flood: records + ring_full drops = calls passed by the kernel" wait_until flood_balanced
 	printf 'comms =\nring_kb = 1024\n' >"$mp/config"
 	eq "restoring ring_kb = 1024 succeeds" "$?" 0
 	check "the daemon still runs after the flood" kill -0 "$daemon"

@@ -5,7 +5,7 @@
 //! list (compared by a test) all follow this table.
 
 use super::{ResultFilter, Settings, SyscallSet, RETAIN_MAX, RETAIN_MIN};
-use crate::device::abi::{COMM_LEN, MAX_COMMS, MAX_IDS, RING_KB_MAX, RING_KB_MIN, SNAPLEN_MAX};
+use crate::abi::{COMM_LEN, MAX_COMMS, MAX_IDS, RING_KB_MAX, RING_KB_MIN, SNAPLEN_MAX};
 use crate::format::escape::{escape_into, unescape};
 use sagafs_mount::size;
 

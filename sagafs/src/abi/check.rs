@@ -1,7 +1,7 @@
-//! The mechanical ABI check: `abi_check.c`, compiled by `build.rs`
+//! The mechanical ABI check: `check.c`, compiled by `build.rs`
 //! against `kmod/include/uapi/sagafs.h`, exports every struct size and
 //! alignment, every field's offset, size and alignment, every constant and
-//! every request number; this test compares each with `abi.rs` (through
+//! every request number; this test compares each with `abi/mod.rs` (through
 //! `size_of`, `offset_of!` and nix's request encodings), checks that the
 //! table covers every `#define` and field of the header, and checks that
 //! the layout is the same for i386 callers (no implicit padding, 64-bit
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{c_char, CStr};
 use std::mem::{align_of, offset_of, size_of};
 
-use super::abi::{self, *};
+use super::{self as abi, *};
 
 #[repr(C)]
 struct Entry {
@@ -134,7 +134,8 @@ fn rust_layouts() -> Vec<Layout> {
             errors,
             logged,
             filtered,
-            dropped
+            dropped,
+            skipped
         }),
         layout!(sagafs_cpu_stats {
             calls,
@@ -157,7 +158,8 @@ fn rust_layouts() -> Vec<Layout> {
             bytes,
             bad_tail,
             reset_ns,
-            enabled_ns
+            enabled_ns,
+            skip_unflagged
         }),
     ]
 }
@@ -218,8 +220,6 @@ fn rust_constants() -> Vec<(&'static str, u64)> {
         IOC_SET_CONFIG = request::SET_CONFIG,
         IOC_GET_STATS = request::GET_STATS,
         IOC_RESET_STATS = request::RESET_STATS,
-        IOC_ENABLE = request::ENABLE,
-        IOC_DISABLE = request::DISABLE,
     ]
 }
 
@@ -230,7 +230,7 @@ fn rust_mirror_matches_the_c_header() {
     let mut errors = Vec::new();
     let mut check = |name: String, rust: u64| {
         match c.get(&name) {
-            None => errors.push(format!("{name}: not exported by abi_check.c")),
+            None => errors.push(format!("{name}: not exported by check.c")),
             Some(&v) if v != rust => errors.push(format!("{name}: C {v}, Rust {rust}")),
             Some(_) => {}
         }
@@ -250,9 +250,7 @@ fn rust_mirror_matches_the_c_header() {
     }
     for name in c.keys() {
         if !checked.contains(name) {
-            errors.push(format!(
-                "{name}: exported by abi_check.c, not checked in Rust"
-            ));
+            errors.push(format!("{name}: exported by check.c, not checked in Rust"));
         }
     }
     // SAFETY: a static NUL-terminated string defined by the C file.
@@ -263,8 +261,9 @@ fn rust_mirror_matches_the_c_header() {
     assert!(errors.is_empty(), "ABI mismatch:\n{}", errors.join("\n"));
 }
 
-/// Every `#define SAGAFS_*` and every field of every struct in the header
-/// is in the table, so a header change cannot slip past the check.
+/// Every `#define SAGAFS_*` and every field of every
+/// struct in the header is in the table, so a header change cannot slip
+/// past the check.
 #[test]
 fn table_covers_the_whole_header() {
     let c = c_table();
@@ -303,10 +302,7 @@ fn table_covers_the_whole_header() {
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "not covered by abi_check.c: {missing:?}"
-    );
+    assert!(missing.is_empty(), "not covered by check.c: {missing:?}");
 }
 
 /// A 32-bit (i386) caller lays the structures out identically: no

@@ -3,7 +3,7 @@
  * The ABI as the C compiler sees kmod/include/uapi/sagafs.h: every struct
  * size and alignment, every field's offset, size and alignment, every
  * constant and every request number, as a table the Rust test
- * device::abi_check compares with the #[repr(C)] mirror.
+ * abi::check compares with the #[repr(C)] mirror.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +116,7 @@ const struct sagafs_abi_entry sagafs_abi_table[] = {
 	FIELD(sagafs_counts, logged),
 	FIELD(sagafs_counts, filtered),
 	FIELD(sagafs_counts, dropped),
+	FIELD(sagafs_counts, skipped),
 
 	STRUCT(sagafs_cpu_stats),
 	FIELD(sagafs_cpu_stats, calls),
@@ -139,6 +140,7 @@ const struct sagafs_abi_entry sagafs_abi_table[] = {
 	FIELD(sagafs_stats, bad_tail),
 	FIELD(sagafs_stats, reset_ns),
 	FIELD(sagafs_stats, enabled_ns),
+	FIELD(sagafs_stats, skip_unflagged),
 
 	CONST(SAGAFS_ABI_VERSION),
 	CONST(SAGAFS_ABI_X86_64),
@@ -187,8 +189,6 @@ const struct sagafs_abi_entry sagafs_abi_table[] = {
 	CONST(SAGAFS_IOC_SET_CONFIG),
 	CONST(SAGAFS_IOC_GET_STATS),
 	CONST(SAGAFS_IOC_RESET_STATS),
-	CONST(SAGAFS_IOC_ENABLE),
-	CONST(SAGAFS_IOC_DISABLE),
 };
 
 const size_t sagafs_abi_table_len =
