@@ -165,7 +165,6 @@ fn refuses_a_second_mount() {
 #[test]
 fn missing_module_is_explained() {
     let bed = Bed::new("module", RECORD);
-    let mnt = bed.mnt();
     // What modprobe itself says decides the expectation.
     let probe = Command::new("/sbin/modprobe")
         .args(["-n", "sagafs"])
@@ -194,7 +193,6 @@ fn missing_module_is_explained() {
 #[test]
 fn mount_namespace_option() {
     let bed = Bed::new("ns", RECORD);
-    let mnt = bed.mnt();
     let o = bed.mount(&["-f", "-v", "-N", "/proc/self/ns/mnt", "-o", "dev=/dev/null"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("mount.sagafs: entered mount namespace /proc/self/ns/mnt\n"));
@@ -211,7 +209,6 @@ fn mount_namespace_option() {
 #[test]
 fn config_file_is_checked() {
     let bed = Bed::new("config", RECORD);
-    let mnt = bed.mnt();
     let conf = bed.dir.join("sagafs.conf");
     fs::write(&conf, "exclude = open,openat\n").unwrap();
     let o = bed.mount(&[
