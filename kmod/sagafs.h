@@ -77,6 +77,7 @@ struct sagafs_call {
 	int nr;
 	long ret;
 	u32 flags;
+	bool ran;		/* known to have passed sys_enter (or to need not) */
 	unsigned long args[6];
 	u16 len[2];
 	const char *path[2];
@@ -236,9 +237,22 @@ void sagafs_marks_missed_reset(void);
 void sagafs_skip_mark(void);
 bool sagafs_skip_take(void);
 void sagafs_exec_mark(u8 abi, bool at);
-bool sagafs_exec_take(u8 *abi, bool *at);
+bool sagafs_exec_claim(u8 *abi, bool *at);
+void sagafs_exec_failed(void);
+
+/* Whether the call sys_exit sees passed sys_enter. */
+enum sagafs_ran {
+	SAGAFS_RAN_UNWATCHED,	/* neither traced nor under seccomp: it did */
+	SAGAFS_RAN_YES,		/* it passed sys_enter */
+	SAGAFS_RAN_NO,		/* it did not: skipped */
+	SAGAFS_RAN_UNKNOWN,	/* watched, but the module cannot tell */
+};
+
+void sagafs_ran_note(void);
+enum sagafs_ran sagafs_ran_take(void);
 
 /* paths.c */
+void sagafs_no_paths(struct sagafs_call *call, char *scratch);
 void sagafs_paths_user(struct sagafs_call *call, char *scratch, u32 snaplen);
 bool sagafs_path_fd(struct sagafs_call *call, char *scratch, u32 snaplen);
 void sagafs_paths_exec(struct sagafs_call *call, char *scratch, u32 snaplen);
