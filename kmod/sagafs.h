@@ -173,9 +173,9 @@ struct sagafs_dev {
 	atomic_t nr_maps;	/* live VMAs */
 	wait_queue_head_t wq;
 	unsigned long stats_gen;	/* bumped by RESET_STATS */
-	u64 reset_ns;
-	u64 enabled_sum_ns;
-	u64 enabled_since_ns;
+	u64 reset_ns;		/* CLOCK_REALTIME */
+	u64 enabled_sum_ns;	/* CLOCK_BOOTTIME durations */
+	u64 enabled_since_ns;	/* CLOCK_BOOTTIME */
 };
 
 extern struct sagafs_dev sagafs;

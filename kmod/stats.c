@@ -47,16 +47,18 @@ void sagafs_stats_exit(void)
 	}
 }
 
-/* Caller holds sagafs.lock. */
+/*
+ * Caller holds sagafs.lock.  reset_ns is wall-clock time for people;
+ * enabled time is measured on the boot clock, which a clock step (settime,
+ * NTP) does not move, so the duration can never run backwards.
+ */
 void sagafs_stats_reset(void)
 {
-	u64 now = ktime_get_real_ns();
-
 	WRITE_ONCE(sagafs.stats_gen, sagafs.stats_gen + 1);
-	sagafs.reset_ns = now;
+	sagafs.reset_ns = ktime_get_real_ns();
 	sagafs_marks_missed_reset();
 	sagafs.enabled_sum_ns = 0;
-	sagafs.enabled_since_ns = now;
+	sagafs.enabled_since_ns = ktime_get_boottime_ns();
 }
 
 /* The CPU's block if it belongs to the current generation, else NULL. */

@@ -551,6 +551,44 @@ static int t_ring_enomem_no_oom(void)
 	return 0;
 }
 
+/* Move CLOCK_REALTIME by delta seconds. */
+static int step_clock(long delta)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts))
+		return -1;
+	ts.tv_sec += delta;
+	return clock_settime(CLOCK_REALTIME, &ts);
+}
+
+/*
+ * The wall clock steps back an hour while capture is on: enabled_ns is a
+ * duration and stays one (no wrap to 2^64 - 3600 s), on and after off.
+ */
+static int t_enabled_ns_clock_step(void)
+{
+	struct sagafs_config c;
+	struct sagafs_stats on, off;
+	int r;
+
+	cfg_default(&c);
+	EXPECT_OK(ioctl(dev, SAGAFS_IOC_RESET_STATS));
+	EXPECT_OK(enable_only(&c, 1));
+	CHECK(!step_clock(-3600), "clock_settime: %s", strerror(errno));
+	usleep(100000);
+	r = get_stats(&on, NULL, NULL, 0);
+	restore_base();
+	r |= get_stats(&off, NULL, NULL, 0);
+	CHECK(!step_clock(3600), "clock_settime back: %s", strerror(errno));
+	CHECK(!r, "GET_STATS: %s", strerror(errno));
+	CHECK(on.enabled_ns >= 100000000ULL && on.enabled_ns < 60000000000ULL,
+	      "enabled_ns while on: %llu", (unsigned long long)on.enabled_ns);
+	CHECK(off.enabled_ns >= on.enabled_ns && off.enabled_ns < 60000000000ULL,
+	      "enabled_ns after off: %llu", (unsigned long long)off.enabled_ns);
+	return 0;
+}
+
 /* ==================================================================== */
 /* exec                                                                  */
 
@@ -1828,6 +1866,7 @@ int main(int argc, char **argv)
 	run("mmap_pgoff_overflow", t_mmap_pgoff_overflow);
 	run("mmap_no_exec", t_mmap_no_exec);
 	run("ring_enomem_without_oom", t_ring_enomem_no_oom);
+	run("enabled_ns_survives_clock_step", t_enabled_ns_clock_step);
 	if (reopen_dev() || map_rings()) {
 		printf("Bail out! cannot map the rings: %s\n", strerror(errno));
 		return 1;
