@@ -45,9 +45,11 @@
  *   end, the kernel first writes a SAGAFS_REC_PAD record filling the rest.
  *
  *   The kernel never trusts tail.  If head - tail > ring_size (any bogus
- *   value, including a tail ahead of head), the ring counts as full: new
- *   records are dropped and counted (dropped, bad_tail) until a sane tail is
- *   written back.  No value of tail makes the kernel touch memory outside
+ *   value, including a tail ahead of head) or tail is not a multiple of
+ *   SAGAFS_RECORD_ALIGN (it cannot be a record boundary), the tail is bogus
+ *   and the ring counts as full: new records are dropped and counted
+ *   (dropped, bad_tail) until a sane tail is written back; ring_used in
+ *   GET_STATS reads 0 meanwhile.  No value of tail makes the kernel touch memory outside
  *   the ring.
  *
  *   Every record that passes the filters takes the next per-CPU sequence
