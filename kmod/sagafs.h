@@ -19,6 +19,7 @@
 
 #include <linux/types.h>
 #include <linux/stddef.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/irq_work.h>
@@ -61,8 +62,6 @@ static inline bool sagafs_fault(enum sagafs_fault_site site)
 }
 #endif
 
-#define SAGAFS_ERR_MIN	(-4095L)
-
 /*
  * Per-CPU scratch of the probe: path 0 and path 1 copies (snaplen + 1
  * bytes each), then the buffer d_path() builds a resolved path in.
@@ -83,9 +82,10 @@ struct sagafs_call {
 	const char *path[2];
 };
 
+/* ret in [-MAX_ERRNO, -1] (SAGAFS_RESULT_FAILURE). */
 static inline bool sagafs_is_error(s64 ret)
 {
-	return ret >= SAGAFS_ERR_MIN && ret < 0;
+	return IS_ERR_VALUE((unsigned long)ret);
 }
 
 /* What the probes do with a call (the slot table, table.c). */
@@ -147,7 +147,7 @@ struct sagafs_cpu {
 	u8 *data;			/* ring_size bytes, read-only to users */
 	int waiter;			/* a poller sleeps: wake via irq_work */
 	struct irq_work work;
-	char *scratch;			/* 2 * (SNAPLEN_MAX + 1) path bytes */
+	char *scratch;			/* SAGAFS_SCRATCH_LEN bytes (paths.c) */
 	struct sagafs_pcpu_stats *stats;
 };
 
@@ -272,7 +272,7 @@ int sagafs_stats_init(void);
 void sagafs_stats_exit(void);
 struct sagafs_pcpu_stats *sagafs_stats_this_cpu(struct sagafs_cpu *c);
 void sagafs_stats_reset(void);
-int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
-		     struct sagafs_cpu_stats *cpus);
+void sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
+		      struct sagafs_cpu_stats *cpus);
 
 #endif /* _SAGAFS_INTERNAL_H */

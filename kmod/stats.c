@@ -107,8 +107,8 @@ static void sagafs_cpu_fill(unsigned int cpu, struct sagafs_cpu_stats *cs,
  * Sum the counters into st (totals), slots ([abi][slot], may be NULL) and
  * cpus (nr_cpus entries, may be NULL).
  */
-int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
-		     struct sagafs_cpu_stats *cpus)
+void sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
+		      struct sagafs_cpu_stats *cpus)
 {
 	struct sagafs_cpu_stats cs;
 	unsigned int cpu, abi, i;
@@ -140,5 +140,4 @@ int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
 						  &p->slot[abi][i]);
 		cond_resched();
 	}
-	return 0;
 }

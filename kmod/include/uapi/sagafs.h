@@ -387,8 +387,8 @@ struct sagafs_stats {
 	__u64 bytes;		/* record bytes written, all CPUs */
 	__u64 bad_tail;		/* records dropped because of a bogus tail */
 	__u64 reset_ns;		/* CLOCK_REALTIME of load or last RESET_STATS */
-	__u64 enabled_ns;	/* time capture has been on since reset_ns
-				 * (CLOCK_BOOTTIME: clock steps do not count) */
+	/* time capture has been on since reset_ns (CLOCK_BOOTTIME) */
+	__u64 enabled_ns;
 	/*
 	 * Calls seccomp may have skipped without SAGAFS_RF_SKIPPED: more tasks
 	 * were inside __secure_computing() at once than the return probe
