@@ -639,6 +639,7 @@ struct uexec {
 	int nthreads;
 	int report;	/* write end: one byte once every exec is stuck */
 	int go;		/* read end: one byte to let the execs finish */
+	int start;	/* read end (if > 0): one byte to start the execs */
 	uid_t uid;
 };
 
@@ -683,6 +684,8 @@ static void uexec_run(struct uexec *u)
 		_exit(20);
 	if (u->uid && (setgid(u->uid) || setuid(u->uid)))
 		_exit(21);
+	if (u->start > 0 && read(u->start, &b, 1) != 1)
+		_exit(27);
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, 64 * 1024);
 	for (i = 0; i < u->nthreads; i++) {
@@ -751,19 +754,24 @@ static int t_exec_not_evicted(void)
 	struct sagafs_config c;
 	struct execrec e = { 0 };
 	char exe[4096], argv[64], b;
-	int gp[2], vr, ar, st;
+	int gp[2], sp[2], vr, ar, st;
 	pid_t vp, ap;
 
 	CHECK(realpath("/bin/true", exe), "realpath: %s", strerror(errno));
-	CHECK(!pipe(gp), "pipe");
+	CHECK(!pipe(gp) && !pipe(sp), "pipe");
 	v.go = gp[0];
+	v.start = sp[0];
 	drain();
 	cfg_default(&c);
 	cfg_only(&c, SYS_execve);
 	vp = uexec_start(&v, &vr);
 	CHECK(vp > 0, "fork victim");
 	close(gp[0]);
+	close(sp[0]);
+	/* capture is on before the victim's exec enters the kernel */
 	EXPECT_OK(enable_only(&c, vp));
+	CHECK(write(sp[1], "s", 1) == 1, "start");
+	close(sp[1]);
 	if (read(vr, &b, 1) != 1) {
 		waitpid(vp, &st, 0);
 		FAIL("victim did not block (status %#x)", st);
@@ -1280,16 +1288,29 @@ static int tracer_case(int sysemu, int nr)
 {
 	struct sagafs_config c;
 	struct skipscan s = { .nr = nr };
+	int gate[2];
 	pid_t pid;
+	char b;
 	int r;
 
 	drain();
 	cfg_default(&c);
+	CHECK(!pipe(gate), "pipe");
 	pid = fork();
 	CHECK(pid >= 0, "fork");
-	if (pid == 0)
+	if (pid == 0) {
+		/* traced from a point where capture is on */
+		close(gate[1]);
+		if (read(gate[0], &b, 1) != 1)
+			_exit(9);
 		_exit(traced_child(NULL));
-	EXPECT_OK(enable_only(&c, pid));
+	}
+	close(gate[0]);
+	r = enable_only(&c, pid);
+	if (write(gate[1], "g", 1) != 1 || r)
+		kill(pid, SIGKILL);
+	close(gate[1]);
+	EXPECT_OK(r);
 	r = trace_run(pid, sysemu);
 	if (r) {
 		kill(pid, SIGKILL);
@@ -1689,13 +1710,14 @@ static int t_sysemu_resume_flags(void)
 
 static void forge_open_child(const char *target)
 {
+	char path[] = FORGED_OPEN;	/* on the stack: resident at exit */
 	int fd = open(target, O_RDONLY);
 
 	if (fd < 0)
 		_exit(13);
 	trace_me();
 	syscall(SYS_getpid);
-	if (syscall(SYS_openat, AT_FDCWD, FORGED_OPEN, O_RDONLY) != fd)
+	if (syscall(SYS_openat, AT_FDCWD, path, O_RDONLY) != fd)
 		_exit(14);
 	_exit(0);
 }
