@@ -126,17 +126,6 @@ static bool sagafs_pass(const struct sagafs_config *u,
 	return true;
 }
 
-static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
-{
-	unsigned long gen = READ_ONCE(sagafs.stats_gen);
-
-	if (likely(st->gen == gen))
-		return;
-	memset(st, 0, offsetof(struct sagafs_pcpu_stats, gen));
-	/* Readers that see the new gen (acquire) see the cleared counters. */
-	smp_store_release(&st->gen, gen);
-}
-
 /* Arguments and paths of a call that passed the filters. */
 static void sagafs_collect(struct pt_regs *regs, struct sagafs_call *call,
 			   bool exec_ok, char *scratch, u32 snaplen)
@@ -200,7 +189,6 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	preempt_disable_notrace();
 	c = this_cpu_ptr(sagafs.cpus);
 	st = c->stats;
-	sagafs_stats_fresh(st);
 	k = rcu_dereference_sched(sagafs.conf);
 	cnt = &st->slot[call->abi][call->slot];
 	sagafs_count(cnt, st, call);

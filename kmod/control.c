@@ -235,8 +235,8 @@ static int sagafs_get_stats(void __user *arg)
 		if (!cpus)
 			goto out;
 	}
-	sagafs_stats_get(&st, slots, cpus);
 	mutex_lock(&sagafs.lock);
+	sagafs_stats_get(&st, slots, cpus);
 	st.reset_ns = sagafs.reset_ns;
 	st.skip_unflagged = sagafs_marks_missed();
 	st.enabled_ns = sagafs.enabled_sum_ns;

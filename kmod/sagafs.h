@@ -117,7 +117,8 @@ extern struct sagafs_slot_info sagafs_slots[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
 
 /*
  * Per-CPU counters; one writer (the probe on that CPU).  A page-aligned
- * block of its own per CPU (kvzalloc of more than a page).
+ * block of its own per CPU (kvzalloc of more than a page).  Only u64
+ * fields: RESET_STATS copies the block word by word as the baseline.
  */
 struct sagafs_pcpu_stats {
 	u64 calls;
@@ -129,8 +130,6 @@ struct sagafs_pcpu_stats {
 	u64 bad_tail;
 	u64 skipped;
 	struct sagafs_counts slot[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
-	/* reset generation the counters above belong to; must stay last */
-	unsigned long gen;
 };
 
 /*
@@ -149,6 +148,7 @@ struct sagafs_cpu {
 	struct irq_work work;
 	char *scratch;			/* SAGAFS_SCRATCH_LEN bytes (paths.c) */
 	struct sagafs_pcpu_stats *stats;
+	struct sagafs_pcpu_stats *stats_base;	/* stats at RESET_STATS */
 };
 
 /* The published configuration (RCU). */
@@ -172,7 +172,6 @@ struct sagafs_dev {
 	struct pid *consumer_pid;	/* its first mapper's process, held */
 	atomic_t nr_maps;	/* live VMAs */
 	wait_queue_head_t wq;
-	unsigned long stats_gen;	/* bumped by RESET_STATS */
 	u64 reset_ns;		/* CLOCK_REALTIME */
 	u64 enabled_sum_ns;	/* CLOCK_BOOTTIME durations */
 	u64 enabled_since_ns;	/* CLOCK_BOOTTIME */
@@ -270,7 +269,6 @@ void sagafs_disable_locked(void);
 /* stats.c */
 int sagafs_stats_init(void);
 void sagafs_stats_exit(void);
-struct sagafs_pcpu_stats *sagafs_stats_this_cpu(struct sagafs_cpu *c);
 void sagafs_stats_reset(void);
 void sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
 		      struct sagafs_cpu_stats *cpus);
