@@ -126,17 +126,6 @@ static bool sagafs_pass(const struct sagafs_config *u,
 	return true;
 }
 
-static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
-{
-	unsigned long gen = READ_ONCE(sagafs.stats_gen);
-
-	if (likely(st->gen == gen))
-		return;
-	memset(st, 0, offsetof(struct sagafs_pcpu_stats, gen));
-	/* Readers that see the new gen (acquire) see the cleared counters. */
-	smp_store_release(&st->gen, gen);
-}
-
 /* Arguments and paths of a call that passed the filters. */
 static void sagafs_collect(struct pt_regs *regs, struct sagafs_call *call,
 			   bool exec_ok, char *scratch, u32 snaplen)
@@ -147,11 +136,20 @@ static void sagafs_collect(struct pt_regs *regs, struct sagafs_call *call,
 		sagafs_paths_exec(call, scratch, snaplen);
 		return;
 	}
+	if (call->flags & SAGAFS_RF_ENTRY_LOST) {
+		/* An exec that may have run: the registers may be the new image's. */
+		memset(call->args, 0, sizeof(call->args));
+		sagafs_no_paths(call, scratch);
+		return;
+	}
 	sagafs_get_args(regs, call);
 	if (sagafs_kind(call) == SAGAFS_KIND_OPEN &&
-	    !(call->flags & SAGAFS_RF_SKIPPED) &&
-	    sagafs_path_fd(call, scratch, snaplen))
-		return;
+	    !(call->flags & SAGAFS_RF_SKIPPED)) {
+		if (!call->ran)
+			call->flags |= SAGAFS_RF_UNRESOLVED;
+		else if (sagafs_path_fd(call, scratch, snaplen))
+			return;
+	}
 	sagafs_paths_user(call, scratch, snaplen);
 }
 
@@ -191,7 +189,6 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	preempt_disable_notrace();
 	c = this_cpu_ptr(sagafs.cpus);
 	st = c->stats;
-	sagafs_stats_fresh(st);
 	k = rcu_dereference_sched(sagafs.conf);
 	cnt = &st->slot[call->abi][call->slot];
 	sagafs_count(cnt, st, call);
@@ -242,11 +239,12 @@ static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 	struct sagafs_call call;
 	u8 kind;
 
+	if (!sagafs_on())
+		return;
+	sagafs_ran_note();
 	sagafs_decode(regs, &call);
 	kind = sagafs_kind(&call);
 	if (likely(!(SAGAFS_KINDS_AT_ENTRY & BIT(kind))) && likely(call.nr != -1))
-		return;
-	if (!sagafs_on())
 		return;
 	if (call.nr == -1) {
 		/* A tracer cancelled the call at its entry stop. */
@@ -260,6 +258,7 @@ static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 	/* exit, exit_group never return; (rt_)sigreturn returns elsewhere. */
 	call.ret = 0;
 	call.flags = SAGAFS_RF_NORETURN;
+	call.ran = true;
 	sagafs_log(regs, &call, false);
 }
 
@@ -285,20 +284,30 @@ static const int sagafs_exec_nr[SAGAFS_NR_ABIS][2] = {
 };
 
 /*
- * The exit of an execve or execveat that ran.  A successful one returns
- * true: the kernel rewrote the number to the new image's execve, so the
- * number and ABI the call was made with come back from its mark.
+ * The exit of an execve or execveat that was not skipped.  A successful
+ * one returns true: the kernel rewrote the number to the new image's
+ * execve, so the number and ABI the call was made with come back from its
+ * mark.  A return value of 0 without a real exec behind it (the task's
+ * self_exec_id did not move since its sys_enter, or no sys_enter was seen)
+ * claims nothing: the record carries SAGAFS_RF_ENTRY_LOST, no paths and
+ * zero arguments, unless the call is known not to have run (skipped).
  */
-static bool sagafs_exec_exit(struct sagafs_call *call)
+static bool sagafs_exec_exit(struct sagafs_call *call, enum sagafs_ran ran)
 {
-	bool marked, at;
+	bool at;
 	u8 abi;
 
-	marked = sagafs_exec_take(&abi, &at);
-	if (call->ret)
-		return false;	/* failed: registers and memory are the caller's */
-	if (!marked)
-		return true;	/* capture came on during the exec */
+	if (call->ret) {
+		/* failed: registers and memory are the caller's */
+		if (ran != SAGAFS_RAN_NO)
+			sagafs_exec_failed();
+		return false;
+	}
+	if (!sagafs_exec_claim(&abi, &at)) {
+		if (ran != SAGAFS_RAN_NO)
+			call->flags |= SAGAFS_RF_ENTRY_LOST;
+		return false;
+	}
 	call->abi = abi;
 	call->nr = sagafs_exec_nr[abi][at];
 	call->slot = call->nr & ~__X32_SYSCALL_BIT;
@@ -309,20 +318,36 @@ static void sagafs_probe_exit(void *data, struct pt_regs *regs, long ret)
 {
 	struct sagafs_call call;
 	bool skipped, exec_ok = false;
+	enum sagafs_ran ran;
 	u8 kind;
 
 	if (!sagafs_on())
 		return;
 	skipped = sagafs_skip_take();
+	ran = sagafs_ran_take();
 	sagafs_decode(regs, &call);
 	kind = sagafs_kind(&call);
 	call.ret = ret;
-	call.flags = skipped ? SAGAFS_RF_SKIPPED : 0;
-	if (!skipped && sagafs_not_a_call(&call, kind))
-		return;
+	call.flags = 0;
 	/* A skipped exec never reached sys_enter and left no mark. */
 	if (!skipped && (kind == SAGAFS_KIND_EXEC || kind == SAGAFS_KIND_EXECAT))
-		exec_ok = sagafs_exec_exit(&call);
+		exec_ok = sagafs_exec_exit(&call, ran);
+	/*
+	 * A call that did not pass sys_enter was skipped, except the child's
+	 * first return from fork, which never entered; and an exec that
+	 * succeeded (a thread other than the leader returns with the leader's
+	 * tid, and with it the leader's state).
+	 */
+	if (ran == SAGAFS_RAN_NO && !exec_ok &&
+	    !(kind == SAGAFS_KIND_FORK && ret == 0))
+		skipped = true;
+	if (skipped) {
+		call.flags &= ~SAGAFS_RF_ENTRY_LOST;
+		call.flags |= SAGAFS_RF_SKIPPED;
+	}
+	call.ran = ran == SAGAFS_RAN_YES || ran == SAGAFS_RAN_UNWATCHED;
+	if (!skipped && sagafs_not_a_call(&call, kind))
+		return;
 	sagafs_log(regs, &call, exec_ok);
 }
 

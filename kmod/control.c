@@ -42,7 +42,7 @@ static void sagafs_enable_go(void)
 {
 	sagafs_capture_go();
 	sagafs.enabled = true;
-	sagafs.enabled_since_ns = ktime_get_real_ns();
+	sagafs.enabled_since_ns = ktime_get_boottime_ns();
 }
 
 void sagafs_disable_locked(void)
@@ -52,7 +52,7 @@ void sagafs_disable_locked(void)
 		return;
 	sagafs_capture_stop();
 	sagafs.enabled = false;
-	sagafs.enabled_sum_ns += ktime_get_real_ns() - sagafs.enabled_since_ns;
+	sagafs.enabled_sum_ns += ktime_get_boottime_ns() - sagafs.enabled_since_ns;
 }
 
 static struct sagafs_kconf *sagafs_conf_locked(void)
@@ -235,13 +235,13 @@ static int sagafs_get_stats(void __user *arg)
 		if (!cpus)
 			goto out;
 	}
-	sagafs_stats_get(&st, slots, cpus);
 	mutex_lock(&sagafs.lock);
+	sagafs_stats_get(&st, slots, cpus);
 	st.reset_ns = sagafs.reset_ns;
 	st.skip_unflagged = sagafs_marks_missed();
 	st.enabled_ns = sagafs.enabled_sum_ns;
 	if (sagafs.enabled)
-		st.enabled_ns += ktime_get_real_ns() - sagafs.enabled_since_ns;
+		st.enabled_ns += ktime_get_boottime_ns() - sagafs.enabled_since_ns;
 	mutex_unlock(&sagafs.lock);
 	ret = -EFAULT;
 	if (slots && sagafs_copy_slots(st.syscalls, st.nr_slots, slots))

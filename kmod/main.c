@@ -111,8 +111,12 @@ static void __exit sagafs_exit(void)
 	mutex_lock(&sagafs.lock);
 	sagafs_disable_locked();
 	mutex_unlock(&sagafs.lock);
-	/* Configurations replaced earlier are freed by RCU callbacks. */
-	rcu_barrier();
+	/*
+	 * No reader is left: the probes are detached, and no file is open
+	 * (each holds a module reference).  Configurations replaced earlier
+	 * went to kfree_rcu(), which runs no code of this module, so there is
+	 * no callback to wait for.
+	 */
 	sagafs_control_exit();
 	sagafs_capture_exit();
 	sagafs_stats_exit();

@@ -194,13 +194,19 @@ static void sagafs_argv(struct sagafs_call *call, struct mm_struct *mm,
 	call->flags |= SAGAFS_RF_PATH1 | SAGAFS_RF_ARGV;
 }
 
+/* No paths at all. */
+void sagafs_no_paths(struct sagafs_call *call, char *scratch)
+{
+	sagafs_no_path(call, 0, scratch);
+	sagafs_no_path(call, 1, scratch);
+}
+
 /* A successful exec: the new program and its argv. */
 void sagafs_paths_exec(struct sagafs_call *call, char *scratch, u32 snaplen)
 {
 	struct mm_struct *mm = current->mm;
 
-	sagafs_no_path(call, 0, scratch);
-	sagafs_no_path(call, 1, scratch);
+	sagafs_no_paths(call, scratch);
 	if (!snaplen || !mm)
 		return;
 	sagafs_exe_path(call, mm, scratch, snaplen);

@@ -19,6 +19,7 @@
 
 #include <linux/types.h>
 #include <linux/stddef.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/irq_work.h>
@@ -61,8 +62,6 @@ static inline bool sagafs_fault(enum sagafs_fault_site site)
 }
 #endif
 
-#define SAGAFS_ERR_MIN	(-4095L)
-
 /*
  * Per-CPU scratch of the probe: path 0 and path 1 copies (snaplen + 1
  * bytes each), then the buffer d_path() builds a resolved path in.
@@ -77,14 +76,16 @@ struct sagafs_call {
 	int nr;
 	long ret;
 	u32 flags;
+	bool ran;		/* known to have passed sys_enter (or to need not) */
 	unsigned long args[6];
 	u16 len[2];
 	const char *path[2];
 };
 
+/* ret in [-MAX_ERRNO, -1] (SAGAFS_RESULT_FAILURE). */
 static inline bool sagafs_is_error(s64 ret)
 {
-	return ret >= SAGAFS_ERR_MIN && ret < 0;
+	return IS_ERR_VALUE((unsigned long)ret);
 }
 
 /* What the probes do with a call (the slot table, table.c). */
@@ -116,7 +117,8 @@ extern struct sagafs_slot_info sagafs_slots[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
 
 /*
  * Per-CPU counters; one writer (the probe on that CPU).  A page-aligned
- * block of its own per CPU (kvzalloc of more than a page).
+ * block of its own per CPU (kvzalloc of more than a page).  Only u64
+ * fields: RESET_STATS copies the block word by word as the baseline.
  */
 struct sagafs_pcpu_stats {
 	u64 calls;
@@ -128,8 +130,6 @@ struct sagafs_pcpu_stats {
 	u64 bad_tail;
 	u64 skipped;
 	struct sagafs_counts slot[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
-	/* reset generation the counters above belong to; must stay last */
-	unsigned long gen;
 };
 
 /*
@@ -146,8 +146,9 @@ struct sagafs_cpu {
 	u8 *data;			/* ring_size bytes, read-only to users */
 	int waiter;			/* a poller sleeps: wake via irq_work */
 	struct irq_work work;
-	char *scratch;			/* 2 * (SNAPLEN_MAX + 1) path bytes */
+	char *scratch;			/* SAGAFS_SCRATCH_LEN bytes (paths.c) */
 	struct sagafs_pcpu_stats *stats;
+	struct sagafs_pcpu_stats *stats_base;	/* stats at RESET_STATS */
 };
 
 /* The published configuration (RCU). */
@@ -171,10 +172,9 @@ struct sagafs_dev {
 	struct pid *consumer_pid;	/* its first mapper's process, held */
 	atomic_t nr_maps;	/* live VMAs */
 	wait_queue_head_t wq;
-	unsigned long stats_gen;	/* bumped by RESET_STATS */
-	u64 reset_ns;
-	u64 enabled_sum_ns;
-	u64 enabled_since_ns;
+	u64 reset_ns;		/* CLOCK_REALTIME */
+	u64 enabled_sum_ns;	/* CLOCK_BOOTTIME durations */
+	u64 enabled_since_ns;	/* CLOCK_BOOTTIME */
 };
 
 extern struct sagafs_dev sagafs;
@@ -236,9 +236,22 @@ void sagafs_marks_missed_reset(void);
 void sagafs_skip_mark(void);
 bool sagafs_skip_take(void);
 void sagafs_exec_mark(u8 abi, bool at);
-bool sagafs_exec_take(u8 *abi, bool *at);
+bool sagafs_exec_claim(u8 *abi, bool *at);
+void sagafs_exec_failed(void);
+
+/* Whether the call sys_exit sees passed sys_enter. */
+enum sagafs_ran {
+	SAGAFS_RAN_UNWATCHED,	/* neither traced nor under seccomp: it did */
+	SAGAFS_RAN_YES,		/* it passed sys_enter */
+	SAGAFS_RAN_NO,		/* it did not: skipped */
+	SAGAFS_RAN_UNKNOWN,	/* watched, but the module cannot tell */
+};
+
+void sagafs_ran_note(void);
+enum sagafs_ran sagafs_ran_take(void);
 
 /* paths.c */
+void sagafs_no_paths(struct sagafs_call *call, char *scratch);
 void sagafs_paths_user(struct sagafs_call *call, char *scratch, u32 snaplen);
 bool sagafs_path_fd(struct sagafs_call *call, char *scratch, u32 snaplen);
 void sagafs_paths_exec(struct sagafs_call *call, char *scratch, u32 snaplen);
@@ -256,9 +269,8 @@ void sagafs_disable_locked(void);
 /* stats.c */
 int sagafs_stats_init(void);
 void sagafs_stats_exit(void);
-struct sagafs_pcpu_stats *sagafs_stats_this_cpu(struct sagafs_cpu *c);
 void sagafs_stats_reset(void);
-int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
-		     struct sagafs_cpu_stats *cpus);
+void sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
+		      struct sagafs_cpu_stats *cpus);
 
 #endif /* _SAGAFS_INTERNAL_H */

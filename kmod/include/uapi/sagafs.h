@@ -45,9 +45,11 @@
  *   end, the kernel first writes a SAGAFS_REC_PAD record filling the rest.
  *
  *   The kernel never trusts tail.  If head - tail > ring_size (any bogus
- *   value, including a tail ahead of head), the ring counts as full: new
- *   records are dropped and counted (dropped, bad_tail) until a sane tail is
- *   written back.  No value of tail makes the kernel touch memory outside
+ *   value, including a tail ahead of head) or tail is not a multiple of
+ *   SAGAFS_RECORD_ALIGN (it cannot be a record boundary), the tail is bogus
+ *   and the ring counts as full: new records are dropped and counted
+ *   (dropped, bad_tail) until a sane tail is written back; ring_used in
+ *   GET_STATS reads 0 meanwhile.  No value of tail makes the kernel touch memory outside
  *   the ring.
  *
  *   Every record that passes the filters takes the next per-CPU sequence
@@ -103,7 +105,13 @@
  * 0 and args are the registers at entry.
  */
 #define SAGAFS_RF_NORETURN	(1U << 0)
-/* Retired: execve state from entry lost.  This module never sets it. */
+/*
+ * An execve or execveat returned 0, but the module cannot confirm that an
+ * exec happened: the call's entry was not seen (capture or a tracer came
+ * while it was under way), or the task did not exec since (a tracer or
+ * seccomp made the return value up).  The registers may belong to a new
+ * image: args are zero and there are no paths.
+ */
 #define SAGAFS_RF_ENTRY_LOST	(1U << 1)
 #define SAGAFS_RF_PATH0		(1U << 2) /* path 0 was captured (may be empty) */
 #define SAGAFS_RF_PATH1		(1U << 3) /* path 1 was captured (may be empty) */
@@ -119,13 +127,14 @@
  * path 0 is the path the kernel resolved, as the task sees it (its root
  * and mount namespace; " (deleted)" appended for an unlinked file), from
  * d_path():
- *  - open, openat, openat2, creat that returned a descriptor: the file
- *    that descriptor refers to when the record is made.  A thread sharing
+ *  - open, openat, openat2, creat that ran and returned a descriptor: the
+ *    file that descriptor refers to when the record is made.  A thread sharing
  *    the descriptor table can close it and open another file under the
  *    same number in between; the record then names that file.  Without
  *    the flag (descriptor already closed, path longer than PATH_MAX) the
  *    path is the user copy.
- *  - execve, execveat that succeeded: the program the kernel ran (the new
+ *  - execve, execveat that succeeded (the task's self_exec_id moved since
+ *    the call's entry): the program the kernel ran (the new
  *    image's executable), with path 1 the new image's argv
  *    (SAGAFS_RF_ARGV) and args all zero (the registers belong to the new
  *    image).  nr and abi are those of the call, even though the kernel
@@ -143,18 +152,26 @@
  * The call was not executed: seccomp skipped it (SECCOMP_RET_ERRNO, _TRAP,
  * _USER_NOTIF answered without CONTINUE, a tracer at its seccomp stop), a
  * tracer cancelled it at its syscall-entry stop (nr is then -1, as it is
- * for a caller that asks for call -1) or emulates it (PTRACE_SYSEMU).  ret
- * is what the skipper set.  Not flagged: a call whose tracer resumed it
- * from a PTRACE_SYSEMU stop with another request, a call cancelled
- * because the task was killed at its syscall-entry stop, and seccomp skips
- * beyond the return probe's instances (counted: skip_unflagged).
+ * for a caller that asks for call -1) or emulated it (PTRACE_SYSEMU,
+ * however the tracer resumed it).  ret is what the skipper set.  For a
+ * traced task or one under seccomp the module notes each call's entry,
+ * so a call that did not pass it is flagged, and one that did is not
+ * (whatever the tracer's next request).  Not flagged: the call under way
+ * when capture came on or a tracer attached (the module cannot tell; an
+ * open is then not resolved: SAGAFS_RF_UNRESOLVED), a call cancelled
+ * because the task was killed at its syscall-entry stop, and the skips of
+ * a task neither traced nor under seccomp at its exit whose state the
+ * module did not note, beyond the seccomp return probe's instances
+ * (counted: skip_unflagged).
  */
 #define SAGAFS_RF_SKIPPED	(1U << 11)
 /*
  * The capture backend cannot resolve paths: the paths of a call for which
  * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory
  * (for a successful exec: no path 0).  The module sets it on PREEMPT_RT
- * kernels, where d_path() may sleep.
+ * kernels, where d_path() may sleep, and on an open of a traced task or
+ * one under seccomp whose entry it did not see (it cannot tell whether the
+ * descriptor in the return value came from this call).
  */
 #define SAGAFS_RF_UNRESOLVED	(1U << 12)
 
@@ -370,7 +387,8 @@ struct sagafs_stats {
 	__u64 bytes;		/* record bytes written, all CPUs */
 	__u64 bad_tail;		/* records dropped because of a bogus tail */
 	__u64 reset_ns;		/* CLOCK_REALTIME of load or last RESET_STATS */
-	__u64 enabled_ns;	/* time capture has been on since reset_ns */
+	/* time capture has been on since reset_ns (CLOCK_BOOTTIME) */
+	__u64 enabled_ns;
 	/*
 	 * Calls seccomp may have skipped without SAGAFS_RF_SKIPPED: more tasks
 	 * were inside __secure_computing() at once than the return probe

@@ -551,6 +551,44 @@ static int t_ring_enomem_no_oom(void)
 	return 0;
 }
 
+/* Move CLOCK_REALTIME by delta seconds. */
+static int step_clock(long delta)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts))
+		return -1;
+	ts.tv_sec += delta;
+	return clock_settime(CLOCK_REALTIME, &ts);
+}
+
+/*
+ * The wall clock steps back an hour while capture is on: enabled_ns is a
+ * duration and stays one (no wrap to 2^64 - 3600 s), on and after off.
+ */
+static int t_enabled_ns_clock_step(void)
+{
+	struct sagafs_config c;
+	struct sagafs_stats on, off;
+	int r;
+
+	cfg_default(&c);
+	EXPECT_OK(ioctl(dev, SAGAFS_IOC_RESET_STATS));
+	EXPECT_OK(enable_only(&c, 1));
+	CHECK(!step_clock(-3600), "clock_settime: %s", strerror(errno));
+	usleep(100000);
+	r = get_stats(&on, NULL, NULL, 0);
+	restore_base();
+	r |= get_stats(&off, NULL, NULL, 0);
+	CHECK(!step_clock(3600), "clock_settime back: %s", strerror(errno));
+	CHECK(!r, "GET_STATS: %s", strerror(errno));
+	CHECK(on.enabled_ns >= 100000000ULL && on.enabled_ns < 60000000000ULL,
+	      "enabled_ns while on: %llu", (unsigned long long)on.enabled_ns);
+	CHECK(off.enabled_ns >= on.enabled_ns && off.enabled_ns < 60000000000ULL,
+	      "enabled_ns after off: %llu", (unsigned long long)off.enabled_ns);
+	return 0;
+}
+
 /* ==================================================================== */
 /* exec                                                                  */
 
@@ -601,6 +639,7 @@ struct uexec {
 	int nthreads;
 	int report;	/* write end: one byte once every exec is stuck */
 	int go;		/* read end: one byte to let the execs finish */
+	int start;	/* read end (if > 0): one byte to start the execs */
 	uid_t uid;
 };
 
@@ -645,6 +684,8 @@ static void uexec_run(struct uexec *u)
 		_exit(20);
 	if (u->uid && (setgid(u->uid) || setuid(u->uid)))
 		_exit(21);
+	if (u->start > 0 && read(u->start, &b, 1) != 1)
+		_exit(27);
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, 64 * 1024);
 	for (i = 0; i < u->nthreads; i++) {
@@ -713,19 +754,24 @@ static int t_exec_not_evicted(void)
 	struct sagafs_config c;
 	struct execrec e = { 0 };
 	char exe[4096], argv[64], b;
-	int gp[2], vr, ar, st;
+	int gp[2], sp[2], vr, ar, st;
 	pid_t vp, ap;
 
 	CHECK(realpath("/bin/true", exe), "realpath: %s", strerror(errno));
-	CHECK(!pipe(gp), "pipe");
+	CHECK(!pipe(gp) && !pipe(sp), "pipe");
 	v.go = gp[0];
+	v.start = sp[0];
 	drain();
 	cfg_default(&c);
 	cfg_only(&c, SYS_execve);
 	vp = uexec_start(&v, &vr);
 	CHECK(vp > 0, "fork victim");
 	close(gp[0]);
+	close(sp[0]);
+	/* capture is on before the victim's exec enters the kernel */
 	EXPECT_OK(enable_only(&c, vp));
+	CHECK(write(sp[1], "s", 1) == 1, "start");
+	close(sp[1]);
 	if (read(vr, &b, 1) != 1) {
 		waitpid(vp, &st, 0);
 		FAIL("victim did not block (status %#x)", st);
@@ -1242,16 +1288,29 @@ static int tracer_case(int sysemu, int nr)
 {
 	struct sagafs_config c;
 	struct skipscan s = { .nr = nr };
+	int gate[2];
 	pid_t pid;
+	char b;
 	int r;
 
 	drain();
 	cfg_default(&c);
+	CHECK(!pipe(gate), "pipe");
 	pid = fork();
 	CHECK(pid >= 0, "fork");
-	if (pid == 0)
+	if (pid == 0) {
+		/* traced from a point where capture is on */
+		close(gate[1]);
+		if (read(gate[0], &b, 1) != 1)
+			_exit(9);
 		_exit(traced_child(NULL));
-	EXPECT_OK(enable_only(&c, pid));
+	}
+	close(gate[0]);
+	r = enable_only(&c, pid);
+	if (write(gate[1], "g", 1) != 1 || r)
+		kill(pid, SIGKILL);
+	close(gate[1]);
+	EXPECT_OK(r);
 	r = trace_run(pid, sysemu);
 	if (r) {
 		kill(pid, SIGKILL);
@@ -1276,6 +1335,439 @@ static int t_tracer_skip_flagged(void)
 static int t_sysemu_skip_flagged(void)
 {
 	return tracer_case(1, SYS_getppid);
+}
+
+/*
+ * Tracer steps for the cases below.  The child stops itself with SIGUSR1
+ * after PTRACE_TRACEME (a group stop would stop its other threads too);
+ * the tracer suppresses that signal.
+ */
+static int trace_start(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st) ||
+	    WSTOPSIG(st) != SIGUSR1)
+		return -1;
+	return ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		      PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) ? -1 : 0;
+}
+
+/* Resume with req (signal suppressed) until the next syscall stop. */
+static int trace_stop(pid_t pid, long req, struct user_regs_struct *regs)
+{
+	int st;
+
+	if (ptrace(req, pid, NULL, NULL) || waitpid(pid, &st, __WALL) != pid ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != (SIGTRAP | 0x80))
+		return -1;
+	return ptrace(PTRACE_GETREGS, pid, NULL, regs) ? -1 : 0;
+}
+
+/* PTRACE_SYSCALL steps up to the entry stop of call nr. */
+static int trace_to_entry(pid_t pid, long nr, struct user_regs_struct *regs)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (trace_stop(pid, PTRACE_SYSCALL, regs))
+			return -1;
+		if ((long)regs->orig_rax == nr && (long)regs->rax == -ENOSYS)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * From the entry stop of the child's getpid, resume with PTRACE_SYSEMU
+ * (getpid runs: its entry was already reported) and stop at the entry of
+ * call nr, which the kernel then skips.
+ */
+static int trace_sysemu_at(pid_t pid, long nr, struct user_regs_struct *regs)
+{
+	if (trace_to_entry(pid, SYS_getpid, regs) ||
+	    trace_stop(pid, PTRACE_SYSEMU, regs) || (long)regs->orig_rax != nr)
+		return -1;
+	return 0;
+}
+
+/* Set the skipped call's return value and let it go (clears SYSEMU). */
+static int trace_forge(pid_t pid, struct user_regs_struct *regs, long ret)
+{
+	regs->rax = ret;
+	if (ptrace(PTRACE_SETREGS, pid, NULL, regs))
+		return -1;
+	return ptrace(PTRACE_CONT, pid, NULL, NULL) ? -1 : 0;
+}
+
+static void trace_me(void)
+{
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) || raise(SIGUSR1))
+		_exit(10);
+}
+
+struct forgescan {
+	pid_t pid;
+	int nr;
+	int recs, forged, good;
+	__u32 forged_flags;
+	long forged_ret;
+	char why[200];
+};
+
+/* exec records of pid: the real one (resolved, victim argv) and others. */
+static void forge_exec_fn(const struct sagafs_record *r, const char *p0,
+			  const char *p1, void *ctx)
+{
+	static const char argv[] = "/bin/true\0victim-arg";
+	struct forgescan *f = ctx;
+
+	(void)p0;
+	if ((pid_t)r->pid != f->pid || r->nr != f->nr)
+		return;
+	f->recs++;
+	if ((r->flags & SAGAFS_RF_ARGV) && r->path_len[1] == sizeof(argv) &&
+	    !memcmp(p1, argv, sizeof(argv))) {
+		f->good++;
+		return;
+	}
+	f->forged++;
+	f->forged_flags = r->flags;
+	f->forged_ret = r->ret;
+	snprintf(f->why, sizeof(f->why),
+		 "ret %lld flags %#x args %llx,%llx path0 %u path1 %u bytes",
+		 (long long)r->ret, r->flags, (unsigned long long)r->args[0],
+		 (unsigned long long)r->args[1], r->path_len[0], r->path_len[1]);
+	if (r->args[0] || r->args[1])
+		f->forged_flags |= 1U << 31;	/* args not zeroed */
+}
+
+static int forge_exec_child(void)
+{
+	char *argv[] = { "/bin/true", "forged", NULL };
+	char *envp[] = { NULL };
+
+	trace_me();
+	syscall(SYS_getpid);
+	if (syscall(SYS_execve, "/bin/true", argv, envp) != 0)
+		_exit(11);
+	_exit(0);	/* "succeeded" and still the old program */
+}
+
+/*
+ * PTRACE_SYSEMU stop at execve, the tracer sets rax = 0 and resumes with
+ * PTRACE_CONT: sys_exit sees execve returning 0, but nothing was executed.
+ * The record must not claim the test program as a resolved exec.
+ */
+static int t_exec_forged_sysemu(void)
+{
+	struct user_regs_struct regs;
+	struct sagafs_config c;
+	struct forgescan f = { .nr = SYS_execve };
+	int r, st = -1;
+	pid_t pid;
+
+	drain();
+	cfg_default(&c);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		forge_exec_child();
+	EXPECT_OK(enable_only(&c, pid));
+	r = trace_start(pid) || trace_sysemu_at(pid, SYS_execve, &regs) ||
+	    trace_forge(pid, &regs, 0);
+	if (r)
+		kill(pid, SIGKILL);
+	waitpid(pid, &st, __WALL);
+	EXPECT_OK(restore_base());
+	CHECK(!r, "tracing failed: %s", strerror(errno));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	f.pid = pid;
+	CHECK(consume(forge_exec_fn, &f) >= 0, "framing");
+	CHECK(f.recs == 1 && f.forged == 1, "execve records %d", f.recs);
+	CHECK(!(f.forged_flags & (SAGAFS_RF_PATH0_RESOLVED | SAGAFS_RF_ARGV)) &&
+	      (f.forged_flags & SAGAFS_RF_SKIPPED) && f.forged_ret == 0,
+	      "forged execve: %s", f.why);
+	return 0;
+}
+
+/* The forger's process: a sibling thread's real exec blocks meanwhile. */
+struct sibling {
+	struct uexec u;
+	int egate[2];	/* parent -> exec thread: start the exec */
+	int go[2];	/* parent -> poller: let the exec finish */
+	int report[2];	/* poller -> parent: the exec is stuck */
+};
+
+static void *sibling_exec(void *arg)
+{
+	struct sibling *s = arg;
+	char *argv[] = { "/bin/true", s->u.page, NULL };
+	char *envp[] = { NULL };
+	char b;
+
+	if (read(s->egate[0], &b, 1) == 1)
+		execve("/bin/true", argv, envp);
+	_exit(30);
+}
+
+static void *sibling_poller(void *arg)
+{
+	struct sibling *s = arg;
+	static char src[65536];
+	struct uffdio_copy cp = {
+		.dst = (unsigned long)s->u.page,
+		.src = (unsigned long)src,
+		.len = page_size,
+	};
+	struct pollfd pfd = { .fd = s->u.uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	char b;
+
+	if (poll(&pfd, 1, 60000) != 1 || read(s->u.uffd, &msg, sizeof(msg)) !=
+	    sizeof(msg) || write(s->report[1], "b", 1) != 1 ||
+	    read(s->go[0], &b, 1) != 1)
+		_exit(31);
+	strcpy(src, "victim-arg");
+	if (ioctl(s->u.uffd, UFFDIO_COPY, &cp))
+		_exit(32);
+	for (;;)
+		pause();
+}
+
+static void sibling_child(struct sibling *s)
+{
+	char *argv[] = { "/bin/true", "forged", NULL };
+	char *envp[] = { NULL };
+	pthread_t t;
+
+	if (uffd_page(&s->u) || pthread_create(&t, NULL, sibling_poller, s) ||
+	    pthread_create(&t, NULL, sibling_exec, s))
+		_exit(20);
+	trace_me();
+	syscall(SYS_getpid);
+	syscall(SYS_execve, "/bin/true", argv, envp);
+	raise(SIGUSR1);		/* the tracer lets go of this thread */
+	for (;;)
+		pause();
+}
+
+/*
+ * A forged successful execve (PTRACE_SYSEMU stop, rax = 0, PTRACE_CONT)
+ * while a sibling thread's real execve is under way and has left its
+ * note.  late: capture comes on while the forger sits at its stop, so the
+ * module never saw where it entered.  The forged record claims nothing;
+ * the sibling's real exec keeps its program and arguments.
+ */
+static int exec_forged_sibling(int late)
+{
+	struct user_regs_struct regs;
+	struct sagafs_config c;
+	struct sibling s = { 0 };
+	struct forgescan f = { .nr = SYS_execve };
+	__u32 want, bad;
+	int r, st = -1;
+	pid_t pid;
+	char b;
+
+	CHECK(!pipe(s.egate) && !pipe(s.go) && !pipe(s.report), "pipe");
+	drain();
+	cfg_default(&c);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		sibling_child(&s);
+	close(s.report[1]);
+	if (!late)
+		EXPECT_OK(enable_only(&c, pid));
+	r = trace_start(pid) || trace_sysemu_at(pid, SYS_execve, &regs);
+	if (!r && late)
+		r = enable_only(&c, pid);
+	if (!r)
+		r = write(s.egate[1], "e", 1) != 1 || read(s.report[0], &b, 1) != 1;
+	if (!r)
+		r = trace_forge(pid, &regs, 0);
+	if (!r)
+		r = waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st) ||
+		    ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	if (!r)
+		r = write(s.go[1], "g", 1) != 1;
+	if (r)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &st, __WALL) == pid && !WIFEXITED(st) &&
+	       !WIFSIGNALED(st))
+		;
+	EXPECT_OK(restore_base());
+	CHECK(!r, "tracing failed: %s", strerror(errno));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	f.pid = pid;
+	CHECK(consume(forge_exec_fn, &f) >= 0, "framing");
+	CHECK(f.recs == 2 && f.good == 1 && f.forged == 1,
+	      "execve records %d real %d other %d: %s", f.recs, f.good, f.forged,
+	      f.why);
+	/* not known to have run: no paths, no registers of a new image */
+	want = late ? SAGAFS_RF_ENTRY_LOST : SAGAFS_RF_SKIPPED;
+	bad = SAGAFS_RF_PATH0_RESOLVED | SAGAFS_RF_ARGV;
+	if (late)
+		bad |= SAGAFS_RF_PATH0 | SAGAFS_RF_PATH1 | (1U << 31);
+	CHECK(!(f.forged_flags & bad) && (f.forged_flags & want) == want &&
+	      f.forged_ret == 0, "forged execve: %s", f.why);
+	return 0;
+}
+
+static int t_exec_forged_sibling_mark(void)
+{
+	return exec_forged_sibling(0);
+}
+
+static int t_exec_forged_entry_unseen(void)
+{
+	return exec_forged_sibling(1);
+}
+
+static int resume_child(void *arg)
+{
+	(void)arg;
+	trace_me();
+	syscall(SYS_getpid);
+	syscall(SYS_getppid);
+	syscall(SYS_getuid);
+	_exit(0);
+}
+
+struct resumescan {
+	pid_t pid;
+	long ppid;
+	int ppid_recs, ppid_ok, uid_recs, uid_ok;
+	char why[160];
+};
+
+static void resume_fn(const struct sagafs_record *r, const char *p0,
+		      const char *p1, void *ctx)
+{
+	struct resumescan *s = ctx;
+
+	(void)p0;
+	(void)p1;
+	if ((pid_t)r->pid != s->pid)
+		return;
+	if (r->nr == SYS_getppid) {
+		s->ppid_recs++;
+		if (!(r->flags & SAGAFS_RF_SKIPPED) && r->ret == s->ppid)
+			s->ppid_ok++;
+		else
+			snprintf(s->why, sizeof(s->why), "getppid ret %lld flags %#x",
+				 (long long)r->ret, r->flags);
+	} else if (r->nr == SYS_getuid) {
+		s->uid_recs++;
+		if ((r->flags & SAGAFS_RF_SKIPPED) && r->ret == -ENOSYS)
+			s->uid_ok++;
+		else
+			snprintf(s->why, sizeof(s->why), "getuid ret %lld flags %#x",
+				 (long long)r->ret, r->flags);
+	}
+}
+
+/*
+ * Both ways of reading the skip flag wrong: getppid resumed from its entry
+ * stop with PTRACE_SYSEMU runs (not skipped); getuid stopped by
+ * PTRACE_SYSEMU and resumed with PTRACE_CONT never runs (skipped).
+ */
+static int t_sysemu_resume_flags(void)
+{
+	struct user_regs_struct regs;
+	struct sagafs_config c;
+	struct resumescan s = { .ppid = getpid() };
+	int r, st = -1;
+	pid_t pid;
+
+	drain();
+	cfg_default(&c);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(resume_child(NULL));
+	EXPECT_OK(enable_only(&c, pid));
+	r = trace_start(pid) || trace_to_entry(pid, SYS_getppid, &regs) ||
+	    trace_stop(pid, PTRACE_SYSEMU, &regs) ||
+	    (long)regs.orig_rax != SYS_getuid ||
+	    ptrace(PTRACE_CONT, pid, NULL, NULL);
+	if (r)
+		kill(pid, SIGKILL);
+	waitpid(pid, &st, __WALL);
+	EXPECT_OK(restore_base());
+	CHECK(!r, "tracing failed: %s", strerror(errno));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	s.pid = pid;
+	CHECK(consume(resume_fn, &s) >= 0, "framing");
+	CHECK(s.ppid_recs == 1 && s.ppid_ok == 1 && s.uid_recs == 1 &&
+	      s.uid_ok == 1, "getppid %d/%d getuid %d/%d: %s", s.ppid_ok,
+	      s.ppid_recs, s.uid_ok, s.uid_recs, s.why);
+	return 0;
+}
+
+#define FORGED_OPEN "/sagafs-never-opened"
+
+static void forge_open_child(const char *target)
+{
+	char path[] = FORGED_OPEN;	/* on the stack: resident at exit */
+	int fd = open(target, O_RDONLY);
+
+	if (fd < 0)
+		_exit(13);
+	trace_me();
+	syscall(SYS_getpid);
+	if (syscall(SYS_openat, AT_FDCWD, path, O_RDONLY) != fd)
+		_exit(14);
+	_exit(0);
+}
+
+/*
+ * A tracer stops openat at entry with PTRACE_SYSEMU, sets the return to a
+ * descriptor the task holds and resumes with PTRACE_CONT: the record must
+ * say skipped, and must not name that descriptor's file as resolved.
+ */
+static int t_sysemu_forged_open(void)
+{
+	struct user_regs_struct regs;
+	struct sagafs_config c;
+	struct match m;
+	char target[128];
+	int fd, r, st = -1;
+	pid_t pid;
+
+	snprintf(target, sizeof(target), "%s/forge-target", tmpdir);
+	fd = open(target, O_CREAT | O_WRONLY, 0644);
+	CHECK(fd >= 0, "create %s: %s", target, strerror(errno));
+	close(fd);
+	drain();
+	cfg_default(&c);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		forge_open_child(target);
+	EXPECT_OK(enable_only(&c, pid));
+	/* the child's descriptor: the lowest free one, as in this process */
+	fd = open("/dev/null", O_RDONLY);
+	CHECK(fd >= 0, "open /dev/null");
+	close(fd);
+	r = trace_start(pid) || trace_sysemu_at(pid, SYS_openat, &regs) ||
+	    trace_forge(pid, &regs, fd);
+	if (r)
+		kill(pid, SIGKILL);
+	waitpid(pid, &st, __WALL);
+	EXPECT_OK(restore_base());
+	CHECK(!r, "tracing failed: %s", strerror(errno));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	match_init(&m, pid, SYS_openat);
+	m.path = FORGED_OPEN;
+	m.ret_min = fd;
+	m.ret_max = fd;
+	m.flags_set = SAGAFS_RF_SKIPPED | SAGAFS_RF_PATH0;
+	CHECK(consume(match_fn, &m) >= 0, "framing");
+	CHECK(m.hits == 1 && !m.bad, "openat hits %ld bad %ld: %s", m.hits, m.bad,
+	      m.why);
+	return 0;
 }
 
 /* ==================================================================== */
@@ -1396,6 +1888,7 @@ int main(int argc, char **argv)
 	run("mmap_pgoff_overflow", t_mmap_pgoff_overflow);
 	run("mmap_no_exec", t_mmap_no_exec);
 	run("ring_enomem_without_oom", t_ring_enomem_no_oom);
+	run("enabled_ns_survives_clock_step", t_enabled_ns_clock_step);
 	if (reopen_dev() || map_rings()) {
 		printf("Bail out! cannot map the rings: %s\n", strerror(errno));
 		return 1;
@@ -1408,6 +1901,11 @@ int main(int argc, char **argv)
 	run("seccomp_skip_flagged", t_seccomp_skip_flagged);
 	run("tracer_skip_flagged", t_tracer_skip_flagged);
 	run("sysemu_skip_flagged", t_sysemu_skip_flagged);
+	run("sysemu_resume_flags_both_ways", t_sysemu_resume_flags);
+	run("sysemu_forged_open_not_resolved", t_sysemu_forged_open);
+	run("exec_forged_sysemu_not_resolved", t_exec_forged_sysemu);
+	run("exec_forged_sibling_mark", t_exec_forged_sibling_mark);
+	run("exec_forged_entry_unseen", t_exec_forged_entry_unseen);
 out:
 	printf("1..%d\n", nr_run);
 	printf("%d passed, %d failed\n", nr_run - nr_failed, nr_failed);
