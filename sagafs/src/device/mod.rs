@@ -4,7 +4,9 @@
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
 //!   `config`/`set_config`, `stats`/`reset_stats`, `enable`/`disable`,
 //!   `map` (the ring consumer) and `wait`. [`Device`] is the real one;
-//!   [`double::DeviceDouble`] a test double with the same ring bytes.
+//!   [`bpf::BpfBackend`] the eBPF capture program behind the same
+//!   interface; [`double::DeviceDouble`] a test double with the same ring
+//!   bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
 //!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
 //! - [`DeviceError`]: errno plus a message a person can act on.
@@ -16,6 +18,7 @@
 //! worth per CPU) and keeps nothing back: bounded work per call.
 
 pub mod abi;
+pub mod bpf;
 #[cfg(test)]
 mod abi_check;
 pub mod double;
@@ -67,6 +70,9 @@ pub struct Stats {
 
 /// A capture device: the real module or its double.
 pub trait Backend: Send + Sync {
+    /// Which backend this is, as `stats` names it: `module`, `bpf`, or
+    /// `double` for the test double.
+    fn kind(&self) -> &'static str;
     /// Geometry of the rings and limits (GET_INFO).
     fn info(&self) -> Result<sagafs_info, DeviceError>;
     /// The capture configuration in force (GET_CONFIG).

@@ -305,7 +305,7 @@ impl RingConsumer {
     }
 }
 
-fn push_lost(batch: &mut Vec<Item>, cpu: usize, count: u64) {
+pub(crate) fn push_lost(batch: &mut Vec<Item>, cpu: usize, count: u64) {
     batch.push(Item::Lost {
         cpu: cpu as u32,
         count,
@@ -336,7 +336,7 @@ fn batch_keys(batch: &[Item], keys: &mut Vec<u64>) {
 }
 
 /// K-way merge of the per-CPU batches by key, keeping each CPU's order.
-fn merge(batches: &mut [Vec<Item>], keys: &mut [Vec<u64>], out: &mut Vec<Item>) {
+pub(crate) fn merge(batches: &mut [Vec<Item>], keys: &mut [Vec<u64>], out: &mut Vec<Item>) {
     let mut heap = BinaryHeap::new();
     for (cpu, b) in batches.iter().enumerate() {
         batch_keys(b, &mut keys[cpu]);
