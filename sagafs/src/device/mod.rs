@@ -18,9 +18,9 @@
 //! worth per CPU) and keeps nothing back: bounded work per call.
 
 pub mod abi;
-pub mod bpf;
 #[cfg(test)]
 mod abi_check;
+pub mod bpf;
 pub mod double;
 mod error;
 mod real;

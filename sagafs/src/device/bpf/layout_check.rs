@@ -24,7 +24,12 @@ fn c_table() -> BTreeMap<String, u64> {
     unsafe {
         std::slice::from_raw_parts(sagafs_bpf_layout.as_ptr(), sagafs_bpf_layout_len)
             .iter()
-            .map(|e| (CStr::from_ptr(e.name).to_str().unwrap().to_string(), e.value))
+            .map(|e| {
+                (
+                    CStr::from_ptr(e.name).to_str().unwrap().to_string(),
+                    e.value,
+                )
+            })
             .collect()
     }
 }
@@ -61,8 +66,19 @@ fn layout_matches_the_header() {
         rust.insert(name.to_string(), v);
     }
     let c = c_table();
-    assert_eq!(c.len(), rust.len(), "entries: C {:?} vs Rust {:?}", c.keys(), rust.keys());
+    assert_eq!(
+        c.len(),
+        rust.len(),
+        "entries: C {:?} vs Rust {:?}",
+        c.keys(),
+        rust.keys()
+    );
     for (k, v) in &c {
-        assert_eq!(rust.get(k), Some(v), "{k}: C says {v}, Rust {:?}", rust.get(k));
+        assert_eq!(
+            rust.get(k),
+            Some(v),
+            "{k}: C says {v}, Rust {:?}",
+            rust.get(k)
+        );
     }
 }

@@ -28,7 +28,11 @@ impl ArrayMem {
     }
 
     fn ptr(&self, off: usize, size: usize) -> *mut u8 {
-        assert!(off % size == 0 && off + size <= self.len, "{off} + {size} > {}", self.len);
+        assert!(
+            off % size == 0 && off + size <= self.len,
+            "{off} + {size} > {}",
+            self.len
+        );
         // SAFETY: in bounds (asserted); a mapping is page aligned, so an
         // offset aligned to `size` is an aligned address.
         unsafe { self.map.as_ptr().cast_mut().add(off) }
@@ -124,7 +128,11 @@ impl RingbufMem {
 
     /// Copies `len` sample bytes of the record at `pos` into `out`.
     pub fn copy_sample(&self, pos: u64, len: usize, out: &mut Vec<u8>) {
-        assert!(len <= self.size, "sample of {len} bytes in a ring of {}", self.size);
+        assert!(
+            len <= self.size,
+            "sample of {len} bytes in a ring of {}",
+            self.size
+        );
         let off = self.page + ((pos as usize + HDR) & (self.size - 1));
         out.clear();
         out.reserve(len);

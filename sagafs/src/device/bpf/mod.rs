@@ -151,11 +151,7 @@ fn check_ids(ids: &mut [u32], n: u32, bad: u32, what: &str) -> Result<(), Device
     Ok(())
 }
 
-fn check_comms(
-    comms: &mut [[u8; abi::COMM_LEN]],
-    n: u32,
-    what: &str,
-) -> Result<(), DeviceError> {
+fn check_comms(comms: &mut [[u8; abi::COMM_LEN]], n: u32, what: &str) -> Result<(), DeviceError> {
     if n as usize > abi::MAX_COMMS {
         return Err(invalid(format!(
             "{what}: {n} entries, at most {}",
@@ -197,8 +193,7 @@ pub fn validate(cfg: &sagafs_config) -> Result<sagafs_config, DeviceError> {
             abi::SNAPLEN_MAX
         )));
     }
-    if !(abi::RING_KB_MIN..=abi::RING_KB_MAX).contains(&c.ring_kb) || !c.ring_kb.is_power_of_two()
-    {
+    if !(abi::RING_KB_MIN..=abi::RING_KB_MAX).contains(&c.ring_kb) || !c.ring_kb.is_power_of_two() {
         return Err(invalid(format!(
             "ring_kb {} is not a power of two in [{}, {}]",
             c.ring_kb,
@@ -209,7 +204,12 @@ pub fn validate(cfg: &sagafs_config) -> Result<sagafs_config, DeviceError> {
     check_ids(&mut c.pids, c.nr_pids, 0, "pids")?;
     check_ids(&mut c.exclude_pids, c.nr_exclude_pids, 0, "exclude_pids")?;
     check_ids(&mut c.uids, c.nr_uids, u32::MAX, "uids")?;
-    check_ids(&mut c.exclude_uids, c.nr_exclude_uids, u32::MAX, "exclude_uids")?;
+    check_ids(
+        &mut c.exclude_uids,
+        c.nr_exclude_uids,
+        u32::MAX,
+        "exclude_uids",
+    )?;
     check_comms(&mut c.comms, c.nr_comms, "comms")?;
     check_comms(&mut c.exclude_comms, c.nr_exclude_comms, "exclude_comms")?;
     c.size = size_of::<sagafs_config>() as u32;
@@ -294,18 +294,25 @@ impl BpfBackend {
         let mut rings = Vec::with_capacity(self.nr_cpus);
         let mut mems = Vec::with_capacity(self.nr_cpus);
         for cpu in 0..self.nr_cpus {
-            let r = MapHandle::create(MapType::RingBuf, Some("sagafs_ring"), 0, 0, size as u32, &opts)
-                .map_err(|e| {
-                    let errno = load::errno_of(&e);
-                    DeviceError::new(
-                        errno,
-                        format!(
-                            "BPF backend: cannot create the ring buffer of cpu {cpu} \
+            let r = MapHandle::create(
+                MapType::RingBuf,
+                Some("sagafs_ring"),
+                0,
+                0,
+                size as u32,
+                &opts,
+            )
+            .map_err(|e| {
+                let errno = load::errno_of(&e);
+                DeviceError::new(
+                    errno,
+                    format!(
+                        "BPF backend: cannot create the ring buffer of cpu {cpu} \
                              ({} KiB): {e}",
-                            size / 1024
-                        ),
-                    )
-                })?;
+                        size / 1024
+                    ),
+                )
+            })?;
             let m = RingbufMem::new(r.as_fd(), size, self.page).map_err(|e| {
                 DeviceError::new(
                     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
@@ -381,15 +388,19 @@ impl BpfBackend {
         let (enter, exit) = self.attach.programs();
         let mut links = Vec::with_capacity(2);
         for name in [enter, exit] {
-            let prog = g.obj.progs_mut().find(|p| p.name() == name).ok_or_else(|| {
-                DeviceError::new(
-                    Errno::ENOENT,
-                    format!("BPF backend: no program {name}"),
-                )
-            })?;
+            let prog = g
+                .obj
+                .progs_mut()
+                .find(|p| p.name() == name)
+                .ok_or_else(|| {
+                    DeviceError::new(Errno::ENOENT, format!("BPF backend: no program {name}"))
+                })?;
             let link = prog.attach().map_err(|e| {
                 bpf_err(
-                    &format!("attaching {name} ({}) to the syscall tracepoint", self.attach.as_str()),
+                    &format!(
+                        "attaching {name} ({}) to the syscall tracepoint",
+                        self.attach.as_str()
+                    ),
                     &e,
                 )
             })?;
@@ -415,7 +426,8 @@ impl BpfBackend {
         let mut w = [0u64; 8];
         (0..self.nr_cpus)
             .map(|cpu| {
-                self.cpus.read_u64s(cpu * size_of::<sagafs_bpf_cpu>(), &mut w);
+                self.cpus
+                    .read_u64s(cpu * size_of::<sagafs_bpf_cpu>(), &mut w);
                 sagafs_bpf_cpu {
                     next_seq: w[0],
                     calls: w[1],
@@ -554,9 +566,10 @@ impl Backend for BpfBackend {
                     dropped: c.dropped.saturating_sub(b.dropped),
                     bytes: c.bytes.saturating_sub(b.bytes),
                     bad_tail: 0,
-                    ring_used: g.ring_mem.get(i).map_or(0, |r| {
-                        r.producer_pos().saturating_sub(r.consumer_pos())
-                    }),
+                    ring_used: g
+                        .ring_mem
+                        .get(i)
+                        .map_or(0, |r| r.producer_pos().saturating_sub(r.consumer_pos())),
                     ring_size: g.ring_size as u64,
                 };
                 total.calls += s.calls;
