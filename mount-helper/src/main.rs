@@ -16,6 +16,7 @@ use std::process::exit;
 
 use args::{Invocation, Request};
 use failure::{check_root, Failure};
+use sagafs::options::BackendChoice;
 
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -50,7 +51,17 @@ fn run(argv: &[OsString]) -> Result<(), Failure> {
     }
     let options = parse_options(&inv)?;
     let dir = mountpoint::check(&inv.dir)?;
-    module::ensure_device(&options.device, inv.fake, inv.verbose)?;
+    match options.backend {
+        BackendChoice::Bpf => {}
+        BackendChoice::Module => module::ensure_device(&options.device, inv.fake, inv.verbose)?,
+        // The daemon falls back to the BPF backend and names both reasons
+        // if that fails too.
+        BackendChoice::Auto => {
+            if let Err(e) = module::ensure_device(&options.device, inv.fake, inv.verbose) {
+                say(&inv, format!("no module ({e}): the daemon will try BPF"));
+            }
+        }
+    }
     let daemon = daemon::find()?;
     let opts = options.to_string();
     let args = daemon::command_line(&opts, &inv.source, &dir);

@@ -297,7 +297,17 @@ fn missing_module_is_explained() {
         .args(["-n", "sagafs"])
         .output()
         .unwrap();
+    // backend=auto (the default) leaves the choice to the daemon, which
+    // falls back to BPF.
     let o = bed.run(&["sagafs", &mnt, "-f", "-o", "dev=/nonexistent/sagafs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = bed.run(&[
+        "sagafs",
+        &mnt,
+        "-f",
+        "-o",
+        "dev=/nonexistent/sagafs,backend=module",
+    ]);
     if probe.status.success() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     } else if stderr(&probe).contains("not found in directory") {

@@ -26,9 +26,9 @@ use nix::sys::signal::{SigSet, Signal};
 
 use super::{guardian, logging, Daemon};
 use crate::config::{self, Settings};
-use crate::device::{Backend, Device};
+use crate::device::Backend;
 use crate::fuse::SagaFs;
-use crate::options::{self, MountOptions};
+use crate::options::{self, BackendChoice, MountOptions};
 use crate::tree::{Tree, TreeOptions};
 
 /// The parsed command line.
@@ -40,12 +40,16 @@ pub struct Cli {
     pub mountpoint: PathBuf,
     /// Internal: this is the daemonized copy reporting on stdout.
     pub daemon_child: bool,
+    /// `--backend`: overrides the `backend=` mount option.
+    pub backend: Option<BackendChoice>,
 }
 
 fn command() -> clap::Command {
     clap::Command::new("sagafs")
         .about("Mount the sagafs system call log as a file system")
-        .override_usage("sagafs [-f|--foreground] [-o OPTIONS] [SOURCE] MOUNTPOINT")
+        .override_usage(
+            "sagafs [-f|--foreground] [--backend auto|module|bpf] [-o OPTIONS] [SOURCE] MOUNTPOINT",
+        )
         .disable_version_flag(true)
         .arg(
             Arg::new("foreground")
@@ -60,6 +64,13 @@ fn command() -> clap::Command {
                 .value_name("OPTIONS")
                 .action(ArgAction::Append)
                 .help("Comma-separated mount options (see sagafs(8))"),
+        )
+        .arg(
+            Arg::new("backend")
+                .long("backend")
+                .value_name("auto|module|bpf")
+                .value_parser(|v: &str| BackendChoice::parse(v))
+                .help("Capture backend (overrides -o backend=; see sagafs(8))"),
         )
         .arg(
             Arg::new("daemon-child")
@@ -92,6 +103,7 @@ pub fn parse_args<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap
         options,
         mountpoint: paths.last().cloned().unwrap_or_default(),
         daemon_child: m.get_flag("daemon-child"),
+        backend: m.get_one::<BackendChoice>("backend").copied(),
     })
 }
 
@@ -396,11 +408,13 @@ pub fn main() -> ExitCode {
         return report.fail(&format!("cannot block signals: {e}"));
     }
 
-    let device = match Device::open(&opts.device) {
-        Ok(d) => d,
-        Err(e) => return report.fail(&e.to_string()),
+    let choice = cli.backend.unwrap_or(opts.backend);
+    let backend = match crate::device::open_backend(choice, &opts.device) {
+        Ok(b) => b,
+        Err(e) => return report.fail(&e),
     };
-    let mut mounted = match mount(Arc::new(device), &opts, &cli.mountpoint) {
+    log::info!("capture backend: {}", backend.kind());
+    let mut mounted = match mount(backend, &opts, &cli.mountpoint) {
         Ok(m) => m,
         Err(e) => return report.fail(&e),
     };
@@ -462,6 +476,10 @@ mod tests {
         assert_eq!(c.options, "ro,allow_other");
         let c = args(&["sagafs", "--foreground", "/x"]).unwrap();
         assert!(c.foreground);
+        assert_eq!(c.backend, None);
+        let c = args(&["sagafs", "--backend", "bpf", "/x"]).unwrap();
+        assert_eq!(c.backend, Some(BackendChoice::Bpf));
+        assert!(args(&["sagafs", "--backend", "ebpf", "/x"]).is_err());
         assert!(args(&["sagafs"]).is_err());
         assert!(args(&["sagafs", "a", "b", "c"]).is_err());
         assert!(args(&["sagafs", "-x", "/m"]).is_err());

@@ -25,6 +25,7 @@ pub mod double;
 mod error;
 mod real;
 mod ring;
+mod select;
 mod wait;
 
 use std::io;
@@ -35,6 +36,7 @@ pub use abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 pub use error::DeviceError;
 pub use real::Device;
 pub use ring::ConsumerStats;
+pub use select::open_backend;
 
 use crate::record::Item;
 
