@@ -3,7 +3,8 @@
 #
 # Install what building and testing sagafs needs on a Debian 12 machine:
 # the Debian kernel and its headers (the VM tests boot it), QEMU, sparse,
-# mandoc, FUSE, and virtme-ng from PyPI.  Safe to run again: it does
+# mandoc, FUSE, clang and libbpf's headers (the BPF backend), and
+# virtme-ng from PyPI.  Safe to run again: it does
 # nothing when everything is present.
 set -euo pipefail
 
@@ -14,6 +15,9 @@ packages=(
 	sparse mandoc fuse3 jq
 	trace-cmd dkms
 	python3-pip
+	# The BPF backend: clang compiles bpf/ (headers from libbpf-dev);
+	# libbpf-sys builds its vendored libbpf against libelf and zlib.
+	clang libbpf-dev libelf-dev zlib1g-dev pkg-config
 )
 
 missing=()

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The whole test suite, as `make test` runs it: build, lint, host tests
-# (unit tests and FUSE tests against the device double), packaging checks,
-# one VM boot running every test against the real module
-# (tests/vm/suite.sh), and one systemd boot proving the fstab line.
+# (unit tests, FUSE tests against the device double, the BPF backend on
+# this kernel), packaging checks, one VM boot running every test against
+# the real module (tests/vm/suite.sh), one running the BPF backend's tests
+# under Debian's kernel (tests/vm/bpf.sh), and one systemd boot proving
+# the fstab line.
 #
 # Each stage's counts are collected from its runners' closing lines and
 # summed; the last line is "total: N passed, M failed".  Any failure, or a
@@ -82,6 +84,11 @@ vm_rc=${PIPESTATUS[0]}
 [ -f "$logdir/vm-results.log" ] || die "the VM produced no results (exit $vm_rc): see $logdir/vm.log"
 count "$logdir/vm-results.log" "VM (real module)"
 [ "$vm_rc" = 0 ] || { echo "test: the VM run exited $vm_rc" >&2; failed=$((failed + 1)); }
+
+stage "VM: the BPF backend under Debian's kernel (one boot)"
+tests/vm/bpf.sh 2>&1 | tee "$logdir/vm-bpf.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+count "$logdir/vm-bpf.log" "VM (BPF backend)"
 
 stage "boot: fstab mount under systemd (VM)"
 tests/vm/boot/run.sh --no-build 2>&1 | tee "$logdir/boot.log"
