@@ -31,19 +31,20 @@ struct thread_info {
 
 #define SAGAFS_TS_COMPAT	0x0002	/* 32-bit syscall active */
 
-typedef struct {
+/*
+ * kuid_t and kgid_t: typedefs of anonymous structs in the kernel; CO-RE
+ * matches members by name and any struct with any struct, so a named one
+ * stands for both.
+ */
+struct sagafs_kid {
 	__u32 val;
-} kuid_t;
-
-typedef struct {
-	__u32 val;
-} kgid_t;
+};
 
 struct cred {
-	kuid_t uid;
-	kgid_t gid;
-	kuid_t euid;
-	kgid_t egid;
+	struct sagafs_kid uid;
+	struct sagafs_kid gid;
+	struct sagafs_kid euid;
+	struct sagafs_kid egid;
 };
 
 struct ns_common {
@@ -94,7 +95,7 @@ struct task_struct {
 	struct signal_struct *signal;
 	struct nsproxy *nsproxy;
 	struct mm_struct *mm;
-	kuid_t loginuid;	/* CONFIG_AUDIT only */
+	struct sagafs_kid loginuid;	/* CONFIG_AUDIT only */
 };
 
 #pragma clang attribute pop

@@ -39,8 +39,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define SAGAFS_ERR_MIN		(-4095L)
 #define SAGAFS_COPY_MAX		(SAGAFS_SNAPLEN_MAX + 2)
 
-#define barrier()		asm volatile("" ::: "memory")
-
 struct ring_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SAGAFS_RING_KB_MIN * 1024);
@@ -122,6 +120,12 @@ struct sagafs_call {
 	__u32 flags;		/* SAGAFS_RF_* known before logging */
 	__u32 exec_exit;	/* exit of an execve: take the entry's state */
 };
+
+/* Keeps the compiler from moving stores across it. */
+static __always_inline void sagafs_barrier(void)
+{
+	asm volatile("" ::: "memory");
+}
 
 static __always_inline int sagafs_is_error(__s64 ret)
 {
@@ -512,7 +516,7 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 		cs->dropped++;
 	}
 	/* After the ring buffer committed or refused the record. */
-	barrier();
+	sagafs_barrier();
 	cs->next_seq = seq + 1;
 	goto out;
 filtered:

@@ -81,7 +81,7 @@ struct sagafs_bpf_ctl {
 	__u32 active;		/* configs[active] is in force */
 	__u32 epoch;		/* bumped at every attach: older task state is stale */
 	__s64 tai_offset_ns;	/* CLOCK_TAI - CLOCK_REALTIME */
-	__s64 mono_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC (kernels without the TAI helper) */
+	__s64 mono_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, for old kernels */
 };
 
 /* struct sagafs_bpf_task.state */

@@ -38,7 +38,8 @@ if [ -x "$cp" ]; then
 	# LINUX_VERSION_CODE test (vm_flags_mod() from 6.3) is deliberate.
 	out=$("$cp" --no-tree --strict --terse --show-types \
 		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-		-f $(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$') kmod/include/uapi/sagafs.h 2>&1)
+		-f $(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$') kmod/include/uapi/sagafs.h \
+		bpf/*.c bpf/*.h 2>&1)
 	echo "$out" | grep -E ': (ERROR|WARNING):' && fail "checkpatch reports errors or warnings"
 	echo "$out" | grep -c ': CHECK:' | sed 's/^/checkpatch CHECK notes: /'
 else
