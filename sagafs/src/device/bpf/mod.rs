@@ -702,3 +702,55 @@ impl Drop for BpfBackend {
         self.detach_locked(&mut g);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_is_the_modules() {
+        let good = default_config();
+        assert_eq!(validate(&good).unwrap(), good);
+        let bad = |f: &dyn Fn(&mut sagafs_config), what: &str| {
+            let mut c = good;
+            f(&mut c);
+            let e = validate(&c).unwrap_err();
+            assert_eq!(e.errno(), Errno::EINVAL, "{what}");
+            assert!(e.message().contains(what), "{what}: {e}");
+        };
+        bad(&|c| c.flags = 1 << 7, "unknown flags");
+        bad(&|c| c.result = 3, "result 3");
+        bad(&|c| c.snaplen = abi::SNAPLEN_MAX + 1, "snaplen");
+        bad(&|c| c.ring_kb = 48, "ring_kb 48");
+        bad(&|c| c.ring_kb = abi::RING_KB_MAX * 2, "ring_kb");
+        bad(&|c| c.nr_pids = abi::MAX_IDS as u32 + 1, "pids: 65 entries");
+        bad(&|c| c.nr_pids = 1, "pids[0] = 0");
+        bad(
+            &|c| {
+                c.nr_uids = 1;
+                c.uids[0] = u32::MAX;
+            },
+            "uids[0]",
+        );
+        bad(&|c| c.nr_comms = 1, "comms[0] is empty");
+        bad(
+            &|c| {
+                c.nr_exclude_comms = 1;
+                c.exclude_comms[0] = [b'a'; abi::COMM_LEN];
+            },
+            "exclude_comms[0]",
+        );
+        // Normalised as the module does: NUL padding, unused entries zero.
+        let mut c = good;
+        c.nr_comms = 1;
+        c.comms[0] = *b"sh\0garbage\0\0\0\0\0\0";
+        c.comms[1] = *b"unused\0\0\0\0\0\0\0\0\0\0";
+        c.pids[3] = 9;
+        c.size = 1;
+        let n = validate(&c).unwrap();
+        assert_eq!(&n.comms[0], b"sh\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(n.comms[1], [0; abi::COMM_LEN]);
+        assert_eq!(n.pids[3], 0);
+        assert_eq!(n.size as usize, size_of::<sagafs_config>());
+    }
+}
