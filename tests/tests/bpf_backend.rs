@@ -384,3 +384,42 @@ fn tiny_ring_drops_are_counted_and_seen() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn i386_calls_are_decoded() {
+    const N: u64 = 25;
+    const I386_GETPID: i32 = 20;
+    let b = backend(false);
+    let child = spawn("sgi-int80", &["int80", &N.to_string()]);
+    let pid = child.id();
+    capture_on(&b, |c| {
+        c.nr_pids = 1;
+        c.pids[0] = pid;
+    });
+    let mut cons = b.map().unwrap();
+    go(child);
+    let items = finish(&b, cons.as_mut());
+    assert_eq!(lost(&items), 0);
+    let recs = records(&items);
+    let calls: Vec<_> = recs
+        .iter()
+        .filter(|r| r.abi == Abi::I386 && r.nr == I386_GETPID)
+        .collect();
+    assert_eq!(
+        calls.len(),
+        N as usize,
+        "one i386 record per int 0x80 getpid"
+    );
+    assert!(calls
+        .iter()
+        .all(|r| r.ret == pid as i64 && r.args.iter().all(|&a| a <= u32::MAX as u64)));
+    let st = b.stats().unwrap();
+    assert_eq!(st.syscalls[1][I386_GETPID as usize].logged, N);
+    assert_eq!(
+        recs.iter()
+            .filter(|r| r.abi == Abi::X86_64 && r.nr == 39)
+            .count(),
+        0,
+        "not counted as x86_64 getpid"
+    );
+}

@@ -5,7 +5,9 @@
 //! - `open PREFIX N`: N calls `openat(AT_FDCWD, "PREFIX.i", O_RDONLY)`,
 //!   i = 0..N, moving to CPU i mod nr_cpus before each;
 //! - `exec PATH [ARG...]`: `execve(PATH, [PATH, ARG...], environ)`; exits
-//!   3 if the call fails.
+//!   3 if the call fails;
+//! - `int80 N`: N calls of the i386 `getpid` (20) through `int 0x80`,
+//!   the 32-bit system call path of a 64-bit process.
 //!
 //! Exits 2 on bad arguments.
 
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
         return usage();
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Before the go: the tests count every call made after it.
+    let pid = u64::from(std::process::id());
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     if let Err(e) = nix::sys::prctl::set_name(&comm) {
@@ -75,6 +79,30 @@ fn main() -> ExitCode {
             let e = nix::unistd::execv(&argv[0], &argv).unwrap_err();
             eprintln!("sagafs-marked: execve {}: {e}", args[3]);
             ExitCode::from(3)
+        }
+        "int80" => {
+            let Some(n) = args.get(3).and_then(|n| n.parse::<u64>().ok()) else {
+                return usage();
+            };
+            for _ in 0..n {
+                let mut ax: u64 = 20;
+                // SAFETY: int 0x80 enters the kernel's i386 system call
+                // path; getpid (i386 number 20) takes no argument and
+                // touches no memory. The kernel returns r8-r11 zeroed.
+                unsafe {
+                    std::arch::asm!(
+                        "int 0x80",
+                        inout("rax") ax,
+                        out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+                        options(nostack)
+                    );
+                }
+                if ax != pid {
+                    eprintln!("sagafs-marked: i386 getpid returned {ax}");
+                    return ExitCode::from(1);
+                }
+            }
+            ExitCode::SUCCESS
         }
         _ => usage(),
     }
