@@ -423,3 +423,26 @@ fn i386_calls_are_decoded() {
         "not counted as x86_64 getpid"
     );
 }
+
+#[test]
+fn without_privileges_the_error_says_what_to_do() {
+    // The benchmark consumer loads the backend first thing; as nobody,
+    // with no capabilities, it must fail with the reason.
+    let bench = env!("CARGO_BIN_EXE_sagafs-bpf-bench");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            bench,
+        ])
+        .output()
+        .expect("run setpriv (util-linux)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("needs CAP_BPF and CAP_PERFMON") && err.contains("run sagafs as root"),
+        "{err}"
+    );
+}
