@@ -127,6 +127,19 @@ static __always_inline void sagafs_barrier(void)
 	asm volatile("" ::: "memory");
 }
 
+/*
+ * v, at most max, in a form every verifier since 5.15 bounds: the barrier
+ * keeps the compiler from dropping a check it can prove redundant, which
+ * leaves older verifiers with an unbounded size.
+ */
+static __always_inline __u64 sagafs_clamp(__u64 v, __u64 max)
+{
+	barrier_var(v);
+	if (v > max)
+		v = max;
+	return v;
+}
+
 static __always_inline int sagafs_is_error(__s64 ret)
 {
 	return ret >= SAGAFS_ERR_MIN && ret < 0;
@@ -192,11 +205,9 @@ static __always_inline __u32 sagafs_copy_path(char *dst, __u64 src,
 					      __u32 snaplen, __u32 *flags,
 					      int i)
 {
-	__u32 size = snaplen + 2;
+	__u64 size = sagafs_clamp((__u64)snaplen + 2, SAGAFS_COPY_MAX);
 	long n;
 
-	if (size > SAGAFS_COPY_MAX)
-		size = SAGAFS_COPY_MAX;
 	n = bpf_probe_read_user_str(dst, size, (const void *)src);
 	if (n < 0) {
 		*flags |= i ? SAGAFS_RF_PATH1_FAULT : SAGAFS_RF_PATH0_FAULT;
@@ -333,8 +344,7 @@ static __always_inline __u32 sagafs_copy_argv(char *dst, struct task_struct *t,
 		*flags |= SAGAFS_RF_PATH1_TRUNC;
 		len = snaplen;
 	}
-	if (len > SAGAFS_SNAPLEN_MAX)
-		len = SAGAFS_SNAPLEN_MAX;
+	len = sagafs_clamp(len, SAGAFS_SNAPLEN_MAX);
 	if (len && bpf_probe_read_user(dst, len, (const void *)start)) {
 		*flags |= SAGAFS_RF_PATH1_FAULT;
 		return 0;
@@ -351,15 +361,14 @@ static __always_inline void sagafs_take_live(struct sagafs_bpf_scratch *s,
 					     __u32 snaplen, __u32 *len0,
 					     __u32 *len1)
 {
-	__u32 i0 = si->path[0], i1 = si->path[1], l0 = 0, l1 = 0;
-	__u64 *args = s->rec.args;
+	__u32 i0 = si->path[0], i1 = si->path[1];
+	__u64 *args = s->rec.args, l0 = 0, l1 = 0;
 
 	sagafs_get_args(t, c->abi, args);
 	/* path[] is -1 (no path) or an argument index. */
 	if (snaplen && i0 < 6)
 		l0 = sagafs_copy_path(s->paths, args[i0], snaplen, &c->flags, 0);
-	if (l0 > SAGAFS_SNAPLEN_MAX)
-		l0 = SAGAFS_SNAPLEN_MAX;
+	l0 = sagafs_clamp(l0, SAGAFS_SNAPLEN_MAX);
 	if (snaplen && i1 < 6)
 		l1 = sagafs_copy_path(s->paths + l0, args[i1], snaplen, &c->flags, 1);
 	if ((si->flags & SAGAFS_BPF_FD_PATH) && c->ret >= 0 &&
@@ -377,16 +386,14 @@ static __always_inline void sagafs_take_exec(struct sagafs_bpf_scratch *s,
 					     __u32 snaplen, __u32 *len0,
 					     __u32 *len1)
 {
-	__u32 l0 = 0, l1 = 0;
+	__u64 l0 = 0, l1 = 0;
 	int i;
 
 	for (i = 0; i < 6; i++)
 		s->rec.args[i] = e ? e->args[i] : 0;
 	if (e) {
 		c->flags |= e->flags;
-		l0 = e->len;
-		if (l0 > SAGAFS_SNAPLEN_MAX)
-			l0 = SAGAFS_SNAPLEN_MAX;
+		l0 = sagafs_clamp(e->len, SAGAFS_SNAPLEN_MAX);
 		if (l0)
 			bpf_probe_read_kernel(s->paths, l0, e->path);
 		if (c->ret == 0 && (c->flags & SAGAFS_RF_PATH0))
@@ -394,6 +401,7 @@ static __always_inline void sagafs_take_exec(struct sagafs_bpf_scratch *s,
 	} else {
 		c->flags |= SAGAFS_RF_ENTRY_LOST;
 	}
+	l0 = sagafs_clamp(l0, SAGAFS_SNAPLEN_MAX);
 	if (c->ret == 0 && snaplen)
 		l1 = sagafs_copy_argv(s->paths + l0, t, snaplen, &c->flags);
 	*len0 = l0;
@@ -401,7 +409,7 @@ static __always_inline void sagafs_take_exec(struct sagafs_bpf_scratch *s,
 }
 
 /* Offer the record to this CPU's ring; returns 0 if it was written. */
-static __always_inline long sagafs_output(__u32 cpu, void *rec, __u32 size,
+static __always_inline long sagafs_output(__u32 cpu, void *rec, __u64 size,
 					  __u32 wakeup_bytes)
 {
 	void *ring = bpf_map_lookup_elem(&rings, &cpu);
@@ -414,6 +422,7 @@ static __always_inline long sagafs_output(__u32 cpu, void *rec, __u32 size,
 		wf = avail <= wakeup_bytes && avail + size > wakeup_bytes ?
 		     BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	}
+	size = sagafs_clamp(size, sizeof(struct sagafs_bpf_scratch));
 	return bpf_ringbuf_output(ring, rec, size, wf);
 }
 
@@ -425,7 +434,7 @@ static __always_inline long sagafs_output(__u32 cpu, void *rec, __u32 size,
 static __noinline int sagafs_log(struct sagafs_call *c)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 cpu = bpf_get_smp_processor_id(), zero = 0, active, idx, size;
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0, active, idx;
 	const struct sagafs_bpf_config *cfg;
 	const struct sagafs_bpf_slot *si;
 	struct sagafs_bpf_exec *e = NULL;
@@ -434,8 +443,8 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 	struct sagafs_bpf_cpu *cs;
 	struct sagafs_counts *cnt;
 	struct sagafs_record *r;
-	__u32 snaplen, len0 = 0, len1 = 0, end;
-	__u64 seq;
+	__u32 snaplen, len0 = 0, len1 = 0;
+	__u64 seq, end, size;
 	int err;
 
 	ctl = bpf_map_lookup_elem(&control, &zero);
@@ -479,17 +488,14 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 		sagafs_take_exec(s, t, c, e, snaplen, &len0, &len1);
 	else
 		sagafs_take_live(s, t, c, si, snaplen, &len0, &len1);
-	if (len0 > SAGAFS_SNAPLEN_MAX)
-		len0 = SAGAFS_SNAPLEN_MAX;
-	if (len1 > SAGAFS_SNAPLEN_MAX)
-		len1 = SAGAFS_SNAPLEN_MAX;
-	end = len0 + len1;
+	len0 = sagafs_clamp(len0, SAGAFS_SNAPLEN_MAX);
+	len1 = sagafs_clamp(len1, SAGAFS_SNAPLEN_MAX);
+	end = sagafs_clamp((__u64)len0 + len1, 2 * SAGAFS_SNAPLEN_MAX);
 	/* Zero padding up to the next multiple of 8. */
 	*(__u64 *)(s->paths + end) = 0;
 	size = (sizeof(*r) + end + SAGAFS_RECORD_ALIGN - 1) &
 	       ~(SAGAFS_RECORD_ALIGN - 1);
-	if (size > sizeof(*s))
-		size = sizeof(*s);
+	size = sagafs_clamp(size, sizeof(*s));
 
 	r->size = size;
 	r->type = SAGAFS_REC_SYSCALL;

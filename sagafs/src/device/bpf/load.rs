@@ -176,17 +176,23 @@ fn load_error(attach: Attach, e: &libbpf_rs::Error) -> DeviceError {
     let errno = errno_of(e);
     let detail = take_libbpf_log();
     let release = kernel_release();
+    // The capabilities were checked before: EACCES and EINVAL come from
+    // the verifier (its reason is in the libbpf lines), EPERM from a
+    // security module or lockdown.
     let hint = match (errno, kernel_version()) {
-        (Errno::EPERM | Errno::EACCES, _) => {
-            "permission denied: run sagafs as root (CAP_BPF, CAP_PERFMON); \
-             a locked-down kernel or a security module may forbid BPF"
-                .to_string()
-        }
         (_, Some(v)) if v < (5, 15) => format!(
             "Linux {release} is too old for the BPF backend: it needs 5.15 or later \
              with BTF; use the kernel module (backend=module)"
         ),
-        _ => format!("the kernel ({release}) refused it"),
+        (Errno::EPERM, _) => format!(
+            "Linux {release} forbids it: a security module or lockdown may forbid BPF; \
+             use the kernel module (backend=module)"
+        ),
+        (Errno::EACCES | Errno::EINVAL, _) => format!(
+            "the BPF verifier of Linux {release} rejected the program: please report \
+             this with the lines below, and use the kernel module (backend=module)"
+        ),
+        _ => format!("Linux {release} refused it"),
     };
     let detail = if detail.is_empty() {
         String::new()
@@ -206,16 +212,24 @@ fn load_error(attach: Attach, e: &libbpf_rs::Error) -> DeviceError {
 /// forced or the kernel refuses it, then `raw_tp`.
 pub fn load(nr_cpus: u32, force_raw: bool) -> Result<(Object, Attach), DeviceError> {
     preflight()?;
+    let mut first = None;
     if !force_raw {
         match open_load(Attach::TpBtf, nr_cpus) {
             Ok(o) => return Ok((o, Attach::TpBtf)),
             Err(e) => {
                 let err = load_error(Attach::TpBtf, &e);
                 log::info!("{err}; trying raw tracepoints");
+                first = Some(err);
             }
         }
     }
     open_load(Attach::RawTp, nr_cpus)
         .map(|o| (o, Attach::RawTp))
-        .map_err(|e| load_error(Attach::RawTp, &e))
+        .map_err(|e| {
+            let err = load_error(Attach::RawTp, &e);
+            match first {
+                Some(f) => DeviceError::new(err.errno(), format!("{f}; then {err}")),
+                None => err,
+            }
+        })
 }
