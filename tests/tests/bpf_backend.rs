@@ -7,7 +7,7 @@
 //! counts, paths, flags and the drop accounting.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -40,14 +40,22 @@ fn scratch_dir(name: &str) -> PathBuf {
     d
 }
 
-/// A marked workload waiting for its go.
+/// A marked workload, started up and waiting for its go: none of its
+/// start-up calls can reach the capture.
 fn spawn(comm: &str, args: &[&str]) -> Child {
-    Command::new(MARKED)
+    let mut c = Command::new(MARKED)
         .arg(comm)
         .args(args)
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
-        .expect("start sagafs-marked")
+        .expect("start sagafs-marked");
+    let mut line = String::new();
+    BufReader::new(c.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n", "sagafs-marked did not start");
+    c
 }
 
 fn go(mut c: Child) {

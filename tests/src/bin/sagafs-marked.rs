@@ -1,6 +1,7 @@
 //! `sagafs-marked COMM CMD [ARG...]`: a marked workload for the capture
-//! tests.  It renames itself COMM, reads one line from stdin (so that the
-//! test can set filters on its pid first), then runs CMD:
+//! tests.  It prints `ready` once its start-up is done, reads one line
+//! from stdin (so that the test can set filters on its pid and start
+//! capture in between), renames itself COMM, then runs CMD:
 //!
 //! - `open PREFIX N`: N calls `openat(AT_FDCWD, "PREFIX.i", O_RDONLY)`,
 //!   i = 0..N, moving to CPU i mod nr_cpus before each;
@@ -12,7 +13,7 @@
 //! Exits 2 on bad arguments.
 
 use std::ffi::CString;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
@@ -37,6 +38,11 @@ fn main() -> ExitCode {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Before the go: the tests count every call made after it.
     let pid = u64::from(std::process::id());
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "ready").and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(1);
+    }
+    drop(out);
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     if let Err(e) = nix::sys::prctl::set_name(&comm) {
