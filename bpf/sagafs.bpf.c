@@ -472,6 +472,8 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 		cnt->errors++;
 		cs->errors++;
 	}
+	if (c->flags & SAGAFS_RF_SKIPPED)
+		cnt->skipped++;
 	if (!sagafs_bit(cfg, c->abi, c->slot))
 		goto filtered;
 

@@ -1,8 +1,8 @@
 //! Build steps besides rustc:
 //!
-//! - `src/device/abi_check.c` and `src/device/bpf/layout_check.c`,
-//!   compiled against the module's UAPI header and `bpf/sagafs_bpf.h`; the
-//!   `abi_check` and `bpf::layout_check` tests compare what they export
+//! - `src/abi/check.c` and `src/device/bpf/layout_check.c`, compiled
+//!   against the module's UAPI header and `bpf/sagafs_bpf.h`; the
+//!   `abi::check` and `bpf::layout_check` tests compare what they export
 //!   with the Rust mirrors.
 //! - `bpf/sagafs.bpf.c`, the eBPF capture program, compiled once with
 //!   clang into a CO-RE object (`$OUT_DIR/sagafs.bpf.o`) that the BPF
@@ -15,10 +15,10 @@ use std::process::Command;
 fn main() {
     let uapi = "../kmod/include/uapi";
     println!("cargo:rerun-if-changed={uapi}/sagafs.h");
-    println!("cargo:rerun-if-changed=src/device/abi_check.c");
+    println!("cargo:rerun-if-changed=src/abi/check.c");
     println!("cargo:rerun-if-changed=src/device/bpf/layout_check.c");
     cc::Build::new()
-        .file("src/device/abi_check.c")
+        .file("src/abi/check.c")
         .include(uapi)
         .warnings(true)
         .extra_warnings(true)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The BPF backend's tests (tests/tests/bpf_backend.rs) under Debian's
+# The BPF backend's tests (tests/tests/root_bpf_backend.rs) under Debian's
 # kernel: build the test program and the marked workload on the host, then
 # run them in one guest boot without the module (the BPF program needs
 # none).  The same tests run natively on the host in `cargo test`.
@@ -28,11 +28,11 @@ fi
 	exit 2
 }
 
-bin=$(cargo test --release -p sagafs-tests --test bpf_backend --no-run --message-format=json |
-	jq -r 'select(.reason == "compiler-artifact" and .target.name == "bpf_backend"
+bin=$(cargo test --release -p sagafs-tests --test root_bpf_backend --no-run --message-format=json |
+	jq -r 'select(.reason == "compiler-artifact" and .target.name == "root_bpf_backend"
 		and .profile.test == true) | .executable')
 [ -n "$bin" ] && [ -x "$bin" ] || {
-	echo "tests/vm/bpf.sh: the bpf_backend test program was not built" >&2
+	echo "tests/vm/bpf.sh: the root_bpf_backend test program was not built" >&2
 	exit 2
 }
 exec "$here/run" --no-module --kver "$kver" -- "$bin" --test-threads=1 "$@"

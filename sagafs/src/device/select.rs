@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::bpf::{BpfBackend, BpfOptions};
 use super::{Backend, Device};
-use crate::options::BackendChoice;
+use sagafs_mount::options::BackendChoice;
 
 const MODPROBE: &str = "/sbin/modprobe";
 /// How long udev gets to create the node after the module loads.

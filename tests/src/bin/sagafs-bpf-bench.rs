@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
+use sagafs::abi;
 use sagafs::device::bpf::{BpfBackend, BpfOptions};
-use sagafs::device::{abi, Backend};
-use sagafs::record::{Abi, Item};
+use sagafs::device::{set_capture, Backend};
+use sagafs::record::{Abi, ItemRef, Items};
 
 const NR_GETPPID: i32 = 110;
 
@@ -95,19 +96,20 @@ fn main() -> ExitCode {
     }
     let start = Instant::now();
     let (mut getppid, mut records, mut gaps) = (0u64, 0u64, 0u64);
-    let mut items = Vec::new();
-    let mut count = |items: &mut Vec<Item>| {
-        for it in items.drain(..) {
+    let mut items = Items::new();
+    let mut count = |items: &mut Items| {
+        for it in items.iter() {
             match it {
-                Item::Record(r) => {
+                ItemRef::Record(r) => {
                     records += 1;
                     if r.abi == Abi::X86_64 && r.nr == NR_GETPPID {
                         getppid += 1;
                     }
                 }
-                Item::Lost { count, .. } => gaps += count,
+                ItemRef::Dropped { count, .. } => gaps += count,
             }
         }
+        items.clear();
     };
     while !stopped.load(Ordering::Acquire) {
         let _ = cons.wait(Some(stop_r.as_fd()), Some(Duration::from_millis(200)));
@@ -115,7 +117,7 @@ fn main() -> ExitCode {
         count(&mut items);
     }
     let secs = start.elapsed().as_secs_f64();
-    b.disable().expect("capture off");
+    set_capture(&b, false).expect("capture off");
     while cons.drain(&mut items) > 0 {
         count(&mut items);
     }

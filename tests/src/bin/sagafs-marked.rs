@@ -91,18 +91,7 @@ fn main() -> ExitCode {
                 return usage();
             };
             for _ in 0..n {
-                let mut ax: u64 = 20;
-                // SAFETY: int 0x80 enters the kernel's i386 system call
-                // path; getpid (i386 number 20) takes no argument and
-                // touches no memory. The kernel returns r8-r11 zeroed.
-                unsafe {
-                    std::arch::asm!(
-                        "int 0x80",
-                        inout("rax") ax,
-                        out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-                        options(nostack)
-                    );
-                }
+                let ax = i386_getpid();
                 if ax != pid {
                     eprintln!("sagafs-marked: i386 getpid returned {ax}");
                     return ExitCode::from(1);
@@ -112,4 +101,22 @@ fn main() -> ExitCode {
         }
         _ => usage(),
     }
+}
+
+/// getpid through the i386 system call entry (int 0x80).
+#[allow(unsafe_code)]
+fn i386_getpid() -> u64 {
+    let mut ax: u64 = 20;
+    // SAFETY: int 0x80 enters the kernel's i386 system call path; getpid
+    // (i386 number 20) takes no argument and touches no memory. The
+    // kernel returns r8-r11 zeroed.
+    unsafe {
+        std::arch::asm!(
+            "int 0x80",
+            inout("rax") ax,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+            options(nostack)
+        );
+    }
+    ax
 }

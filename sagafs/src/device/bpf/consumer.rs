@@ -2,7 +2,7 @@
 //! contract as the module's ring consumer: every ring's `next_seq` and
 //! producer position are read before any ring is drained, each ring is
 //! drained up to that position, a gap in seq (or a `next_seq` beyond the
-//! last seq read) is reported as `Item::Lost` where it happened, and the
+//! last seq read) is reported as a drop where it happened, and the
 //! batches are merged by time.  A record still being written (BUSY), or
 //! one whose seq is not below the `next_seq` read (committed after it),
 //! ends that ring's drain and is read by the next one: `next_seq` is
@@ -19,9 +19,11 @@ use std::{io, mem};
 use super::clock;
 use super::layout::sagafs_bpf_cpu;
 use super::mem::{ArrayMem, RingbufMem, BUSY, DISCARD, HDR};
-use crate::device::ring::{merge, push_lost};
-use crate::device::{abi, wait, Consumer, ConsumerStats, Wake};
-use crate::record::{self, Item};
+use crate::abi;
+use crate::clock::now_ns;
+use crate::device::ring::{merge, set_drop_keys, Keyed};
+use crate::device::{wait, Consumer, ConsumerStats, Wake};
+use crate::record::{self, Items, Slot};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct CpuState {
@@ -36,10 +38,8 @@ pub struct BpfRings {
     cpus: Arc<ArrayMem>,
     control: Arc<ArrayMem>,
     state: Vec<CpuState>,
-    batches: Vec<Vec<Item>>,
-    keys: Vec<Vec<u64>>,
+    batches: Vec<Vec<Keyed>>,
     marks: Vec<(u64, u64)>,
-    scratch: Vec<u8>,
     stats: ConsumerStats,
     /// Cleared on drop: the backend allows one consumer at a time.
     live: Arc<AtomicBool>,
@@ -77,17 +77,25 @@ impl BpfRings {
             control,
             state,
             batches: vec![Vec::new(); n],
-            keys: vec![Vec::new(); n],
             marks: vec![(0, 0); n],
-            scratch: Vec::new(),
             stats: ConsumerStats::default(),
             live,
         }
     }
 
-    fn drain_cpu(&mut self, cpu: usize) {
+    /// Drains CPU `cpu`: record bytes into `out`'s buffer, its items into
+    /// `self.batches[cpu]`; drops are dated `now`.
+    fn drain_cpu(&mut self, cpu: usize, out: &mut Items, now: u64) {
         let mut batch = mem::take(&mut self.batches[cpu]);
         batch.clear();
+        let dropped = |count: u64| Keyed {
+            key: u64::MAX,
+            slot: Slot::Dropped {
+                cpu: cpu as u32,
+                count,
+                time_ns: now,
+            },
+        };
         let (next_seq, prod) = self.marks[cpu];
         let ring = &self.rings[cpu];
         let mut st = self.state[cpu];
@@ -110,26 +118,52 @@ impl BpfRings {
                 continue;
             }
             if hdr & DISCARD == 0 {
-                ring.copy_sample(st.pos, len, &mut self.scratch);
-                match record::decode(&self.scratch) {
-                    Ok(r) if r.cpu as usize != cpu => corrupt = Some("record of another CPU"),
+                // Validated in our own copy: the ring's bytes are read once.
+                let bytes = out.bytes_mut();
+                let start = bytes.len();
+                ring.copy_sample(st.pos, len, bytes);
+                let read = match record::validate(&bytes[start..]) {
+                    Ok(size) => {
+                        bytes.truncate(start + size);
+                        match record::position(&bytes[start..]) {
+                            (c, ..) if c as usize != cpu => Err("record of another CPU"),
+                            (c, seq, time_ns) => Ok((size, c, seq, time_ns)),
+                        }
+                    }
+                    Err(_) => Err("undecodable record"),
+                };
+                match read {
+                    Err(why) => {
+                        bytes.truncate(start);
+                        corrupt = Some(why);
+                    }
                     // Committed after the marks were read (next_seq is
                     // stored right after the commit): the next drain's.
-                    Ok(r) if r.seq >= next_seq => {
+                    Ok((_, _, seq, _)) if seq >= next_seq => {
+                        bytes.truncate(start);
                         complete = false;
                         break;
                     }
-                    Ok(r) => match st.expected {
-                        Some(e) if r.seq < e => corrupt = Some("seq went backwards"),
+                    Ok((size, c, seq, time_ns)) => match st.expected {
+                        Some(e) if seq < e => {
+                            bytes.truncate(start);
+                            corrupt = Some("seq went backwards");
+                        }
                         e => {
-                            if let Some(e) = e.filter(|&e| r.seq > e) {
-                                push_lost(&mut batch, cpu, r.seq - e);
+                            if let Some(e) = e.filter(|&e| seq > e) {
+                                batch.push(dropped(seq - e));
                             }
-                            st.expected = Some(r.seq + 1);
-                            batch.push(Item::Record(r));
+                            st.expected = Some(seq + 1);
+                            batch.push(Keyed {
+                                key: time_ns,
+                                slot: Slot::Record {
+                                    off: start,
+                                    len: size as u32,
+                                    cpu: c,
+                                },
+                            });
                         }
                     },
-                    Err(_) => corrupt = Some("undecodable record"),
                 }
                 if corrupt.is_some() {
                     continue;
@@ -149,7 +183,7 @@ impl BpfRings {
         // was committed before it: read above, or dropped.
         match st.expected {
             Some(e) if next_seq > e => {
-                push_lost(&mut batch, cpu, next_seq - e);
+                batch.push(dropped(next_seq - e));
                 st.expected = Some(next_seq);
             }
             None if complete && st.pos == prod => st.expected = Some(next_seq),
@@ -159,12 +193,14 @@ impl BpfRings {
             ring.set_consumer_pos(st.pos);
         }
         self.state[cpu] = st;
+        set_drop_keys(&mut batch);
         self.batches[cpu] = batch;
     }
 }
 
 impl Consumer for BpfRings {
-    fn drain(&mut self, out: &mut Vec<Item>) -> usize {
+    fn drain(&mut self, out: &mut Items) -> usize {
+        let now = now_ns();
         for cpu in 0..self.rings.len() {
             // next_seq before the producer position: the program stores
             // them the other way round.
@@ -172,15 +208,15 @@ impl Consumer for BpfRings {
             self.marks[cpu] = (next, self.rings[cpu].producer_pos());
         }
         for cpu in 0..self.rings.len() {
-            self.drain_cpu(cpu);
+            self.drain_cpu(cpu, out, now);
         }
         clock::publish(&self.control);
         let before = out.len();
-        merge(&mut self.batches, &mut self.keys, out);
-        for it in &out[before..] {
-            match it {
-                Item::Record(_) => self.stats.records += 1,
-                Item::Lost { count, .. } => self.stats.lost += count,
+        merge(&self.batches, out);
+        for i in before..out.len() {
+            match out.slot(i) {
+                Slot::Record { .. } => self.stats.records += 1,
+                Slot::Dropped { count, .. } => self.stats.dropped += count,
             }
         }
         out.len() - before

@@ -126,7 +126,8 @@ impl RingbufMem {
             .load(Ordering::Acquire)
     }
 
-    /// Copies `len` sample bytes of the record at `pos` into `out`.
+    /// Appends a copy of the `len` sample bytes of the record at `pos` to
+    /// `out`.
     pub fn copy_sample(&self, pos: u64, len: usize, out: &mut Vec<u8>) {
         assert!(
             len <= self.size,
@@ -134,15 +135,19 @@ impl RingbufMem {
             self.size
         );
         let off = self.page + ((pos as usize + HDR) & (self.size - 1));
-        out.clear();
         out.reserve(len);
+        let at = out.len();
         // SAFETY: [off, off + len) lies in the mapping (the second copy of
         // the data area covers a record that wraps); the record is
         // committed, so the kernel no longer writes it; `out` has room for
-        // `len` bytes, initialised by the copy before `set_len`.
+        // `len` more bytes, initialised by the copy before `set_len`.
         unsafe {
-            std::ptr::copy_nonoverlapping(self.prod.as_ptr().add(off), out.as_mut_ptr(), len);
-            out.set_len(len);
+            std::ptr::copy_nonoverlapping(
+                self.prod.as_ptr().add(off),
+                out.as_mut_ptr().add(at),
+                len,
+            );
+            out.set_len(at + len);
         }
     }
 }

@@ -445,7 +445,7 @@ impl BpfBackend {
     /// `[abi][slot]` counts summed over CPUs.
     fn read_counts(&self) -> Vec<sagafs_counts> {
         let mut out = vec![sagafs_counts::default(); SLOTS];
-        let mut w = [0u64; 5];
+        let mut w = [0u64; size_of::<sagafs_counts>() / 8];
         for cpu in 0..self.nr_cpus {
             for (i, c) in out.iter_mut().enumerate() {
                 let off = (cpu * SLOTS + i) * size_of::<sagafs_counts>();
@@ -455,6 +455,7 @@ impl BpfBackend {
                 c.logged += w[2];
                 c.filtered += w[3];
                 c.dropped += w[4];
+                c.skipped += w[5];
             }
         }
         out
@@ -474,6 +475,7 @@ fn sub_counts(a: &sagafs_counts, b: &sagafs_counts) -> sagafs_counts {
         logged: a.logged.saturating_sub(b.logged),
         filtered: a.filtered.saturating_sub(b.filtered),
         dropped: a.dropped.saturating_sub(b.dropped),
+        skipped: a.skipped.saturating_sub(b.skipped),
     }
 }
 
@@ -581,14 +583,17 @@ impl Backend for BpfBackend {
                 s
             })
             .collect();
-        let syscalls = counts
+        let flat: Vec<sagafs_counts> = counts
             .iter()
             .enumerate()
             .map(|(i, c)| match g.base.counts.get(i) {
                 Some(b) => sub_counts(c, b),
                 None => *c,
             })
-            .collect::<Vec<_>>()
+            .collect();
+        // Skipped calls are counted per syscall only.
+        total.skipped = flat.iter().map(|c| c.skipped).sum();
+        let syscalls = flat
             .chunks(abi::NR_SLOTS)
             .map(<[sagafs_counts]>::to_vec)
             .collect();
@@ -600,6 +605,8 @@ impl Backend for BpfBackend {
             total,
             bytes,
             bad_tail: 0,
+            // The program sees every skipped call: none goes unflagged.
+            skip_unflagged: 0,
             reset_ns: g.reset_ns,
             enabled_ns,
             cpus: cpu_stats,
@@ -617,20 +624,6 @@ impl Backend for BpfBackend {
         g.reset_ns = now;
         g.enabled_sum_ns = 0;
         g.enabled_since_ns = now;
-        Ok(())
-    }
-
-    fn enable(&self) -> Result<(), DeviceError> {
-        let mut g = self.inner.lock();
-        self.attach_locked(&mut g)?;
-        g.cfg.flags |= abi::CFG_ENABLED;
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        let mut g = self.inner.lock();
-        self.detach_locked(&mut g);
-        g.cfg.flags &= !abi::CFG_ENABLED;
         Ok(())
     }
 
