@@ -6,22 +6,29 @@
  * it makes the records of kmod/include/uapi/sagafs.h with the module's
  * semantics: one record per completed call, made at sys_exit; exit and
  * exit_group at entry (they never return); rt_sigreturn at entry (its
- * exit reports syscall -1); execve's arguments and path kept at entry in
- * task storage (one per task: nothing to evict), its argv taken at exit
- * from the new image; counters per CPU and per syscall; the filters of
- * struct sagafs_config; per-CPU sequence numbers so every drop is seen.
+ * exit reports syscall -1); a successful execve at exit, from the new
+ * image (its argv, args zero) under the number and ABI it was called
+ * with; counters per CPU and per syscall; the filters of struct
+ * sagafs_config; per-CPU sequence numbers so every drop is seen.
  *
- * Per task, a mark records whether the task is inside a call.  A sys_exit
- * without sys_enter is a call seccomp or a tracer skipped (flagged
- * SAGAFS_RF_SKIPPED), or a new task's first return from fork or clone
- * (not a call: not counted).  A task first seen at sys_exit after attach
- * may be finishing a call entered before it: not flagged.
+ * Per task, a mark (task storage) records whether the task is inside a
+ * call.  A sys_exit without sys_enter is a call seccomp or a tracer
+ * skipped (flagged SAGAFS_RF_SKIPPED), or a new task's first return from
+ * fork or clone (not a call: not counted).  A task first seen at sys_exit
+ * after attach may be finishing a call entered before it: not flagged.
+ *
+ * The fast path: the syscall bitmap is the first test.  A plain call
+ * (not exec, fork, sigreturn or noreturn, number in range) that the
+ * bitmap leaves out is counted (calls, errors, filtered) and nothing
+ * more: no mark is looked up or kept.  So a skipped call of such a number
+ * is not told from a completed one: SAGAFS_RF_SKIPPED and the skipped
+ * counter cover the calls the bitmap selects.
  *
  * What the module does and this program cannot: d_path() is not allowed
- * in tracepoint programs, so the path of a file a call opened and of the
- * program an execve loaded are the caller's strings (read at exit, or at
- * entry for execve), flagged SAGAFS_RF_UNRESOLVED where the module would
- * set SAGAFS_RF_PATH0_RESOLVED.
+ * in tracepoint programs, so the path of a file a call opened is the
+ * caller's string (read at exit), and a successful execve has no path 0;
+ * both are flagged SAGAFS_RF_UNRESOLVED where the module would set
+ * SAGAFS_RF_PATH0_RESOLVED.
  *
  * Preemption is off while the program runs (tracepoint or its BPF glue),
  * so one CPU's state has one writer at a time.
@@ -97,13 +104,6 @@ struct {
 } marks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sagafs_bpf_exec);
-} execs SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -118,7 +118,7 @@ struct sagafs_call {
 	__u32 slot;
 	__u32 key;		/* abi * SAGAFS_NR_SLOTS + slot */
 	__u32 flags;		/* SAGAFS_RF_* known before logging */
-	__u32 exec_exit;	/* exit of an execve: take the entry's state */
+	__u32 exec_exit;	/* exit of a successful execve: the new image */
 };
 
 /* Keeps the compiler from moving stores across it. */
@@ -378,34 +378,22 @@ static __always_inline void sagafs_take_live(struct sagafs_bpf_scratch *s,
 	*len1 = l1;
 }
 
-/* Args and path of an execve from entry, argv of the new image. */
+/*
+ * A successful execve: the registers and memory are the new image's, so
+ * args are zero, path 1 is its argv, and path 0, the program the module
+ * resolves, cannot be had (SAGAFS_RF_UNRESOLVED).
+ */
 static __always_inline void sagafs_take_exec(struct sagafs_bpf_scratch *s,
 					     struct task_struct *t,
 					     struct sagafs_call *c,
-					     struct sagafs_bpf_exec *e,
-					     __u32 snaplen, __u32 *len0,
-					     __u32 *len1)
+					     __u32 snaplen, __u32 *len1)
 {
-	__u64 l0 = 0, l1 = 0;
 	int i;
 
 	for (i = 0; i < 6; i++)
-		s->rec.args[i] = e ? e->args[i] : 0;
-	if (e) {
-		c->flags |= e->flags;
-		l0 = sagafs_clamp(e->len, SAGAFS_SNAPLEN_MAX);
-		if (l0)
-			bpf_probe_read_kernel(s->paths, l0, e->path);
-		if (c->ret == 0 && (c->flags & SAGAFS_RF_PATH0))
-			c->flags |= SAGAFS_RF_UNRESOLVED;
-	} else {
-		c->flags |= SAGAFS_RF_ENTRY_LOST;
-	}
-	l0 = sagafs_clamp(l0, SAGAFS_SNAPLEN_MAX);
-	if (c->ret == 0 && snaplen)
-		l1 = sagafs_copy_argv(s->paths + l0, t, snaplen, &c->flags);
-	*len0 = l0;
-	*len1 = l1;
+		s->rec.args[i] = 0;
+	c->flags |= SAGAFS_RF_UNRESOLVED;
+	*len1 = snaplen ? sagafs_copy_argv(s->paths, t, snaplen, &c->flags) : 0;
 }
 
 /* Offer the record to this CPU's ring; returns 0 if it was written. */
@@ -428,8 +416,7 @@ static __always_inline long sagafs_output(__u32 cpu, void *rec, __u64 size,
 
 /*
  * Count, filter and log one call.  c carries abi/slot/nr/ret and the flags
- * known so far; for the exit of an execve the entry's state is taken (and
- * freed) here, filtered or not.
+ * known so far.
  */
 static __noinline int sagafs_log(struct sagafs_call *c)
 {
@@ -437,7 +424,6 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 	__u32 cpu = bpf_get_smp_processor_id(), zero = 0, active, idx;
 	const struct sagafs_bpf_config *cfg;
 	const struct sagafs_bpf_slot *si;
-	struct sagafs_bpf_exec *e = NULL;
 	struct sagafs_bpf_scratch *s;
 	struct sagafs_bpf_ctl *ctl;
 	struct sagafs_bpf_cpu *cs;
@@ -459,11 +445,6 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!cfg || !cs || !cnt || !si || !s)
 		return 0;
-	if (c->exec_exit) {
-		e = bpf_task_storage_get(&execs, t, 0, 0);
-		if (e && e->epoch != ctl->epoch)
-			e = NULL;
-	}
 
 	err = sagafs_is_error(c->ret);
 	cnt->calls++;
@@ -487,7 +468,7 @@ static __noinline int sagafs_log(struct sagafs_call *c)
 	if (snaplen > SAGAFS_SNAPLEN_MAX)
 		snaplen = SAGAFS_SNAPLEN_MAX;
 	if (c->exec_exit)
-		sagafs_take_exec(s, t, c, e, snaplen, &len0, &len1);
+		sagafs_take_exec(s, t, c, snaplen, &len1);
 	else
 		sagafs_take_live(s, t, c, si, snaplen, &len0, &len1);
 	len0 = sagafs_clamp(len0, SAGAFS_SNAPLEN_MAX);
@@ -531,8 +512,6 @@ filtered:
 	cnt->filtered++;
 	cs->filtered++;
 out:
-	if (c->exec_exit)
-		bpf_task_storage_delete(&execs, t);
 	return 0;
 }
 
@@ -552,32 +531,46 @@ static __always_inline void sagafs_untracked(void)
 		cs->untracked++;
 }
 
-/* Keep an execve's arguments and path: the registers and memory go. */
-static __always_inline void sagafs_keep_exec(struct task_struct *t,
-					     struct sagafs_call *c,
-					     const struct sagafs_bpf_slot *si,
-					     const struct sagafs_bpf_ctl *ctl)
+/*
+ * Whether a call needs its task's mark: its kind is not plain, its number
+ * is out of range (-1: a cancelled call, or a sigreturn's exit), an exec
+ * of the other ABI may exit under it, or the syscall bitmap selects it.
+ */
+static __always_inline int sagafs_tracked(const struct sagafs_bpf_ctl *ctl,
+					  const struct sagafs_bpf_slot *si,
+					  const struct sagafs_call *c)
 {
-	__u32 active = ctl->active & 1, snaplen;
+	__u32 active = ctl->active & 1;
 	const struct sagafs_bpf_config *cfg;
-	struct sagafs_bpf_exec *e;
-	__u32 i0 = si->path[0];
 
+	if (si->kind != SAGAFS_BPF_PLAIN || (si->flags & SAGAFS_BPF_TRACK) ||
+	    c->slot == SAGAFS_SLOT_OTHER)
+		return 1;
 	cfg = bpf_map_lookup_elem(&configs, &active);
-	if (!cfg || !sagafs_bit(cfg, c->abi, c->slot))
-		return;
-	e = bpf_task_storage_get(&execs, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!e)
-		return;
-	e->epoch = ctl->epoch;
-	e->flags = 0;
-	e->len = 0;
-	sagafs_get_args(t, c->abi, e->args);
-	snaplen = cfg->user.snaplen;
-	if (snaplen > SAGAFS_SNAPLEN_MAX)
-		snaplen = SAGAFS_SNAPLEN_MAX;
-	if (snaplen && i0 < 6)
-		e->len = sagafs_copy_path(e->path, e->args[i0], snaplen, &e->flags, 0);
+	return cfg && sagafs_bit(cfg, c->abi, c->slot);
+}
+
+/* Count a call the bitmap leaves out, without a record or a mark. */
+static __always_inline int sagafs_count_only(const struct sagafs_call *c)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), idx;
+	struct sagafs_counts *cnt;
+	struct sagafs_bpf_cpu *cs;
+
+	idx = cpu * SAGAFS_BPF_SLOTS + c->key;
+	cnt = bpf_map_lookup_elem(&counts, &idx);
+	cs = bpf_map_lookup_elem(&cpus, &cpu);
+	if (!cnt || !cs)
+		return 0;
+	cnt->calls++;
+	cnt->filtered++;
+	cs->calls++;
+	cs->filtered++;
+	if (sagafs_is_error(c->ret)) {
+		cnt->errors++;
+		cs->errors++;
+	}
+	return 0;
 }
 
 static __always_inline int sagafs_enter(long id)
@@ -592,6 +585,9 @@ static __always_inline int sagafs_enter(long id)
 	if (!ctl)
 		return 0;
 	sagafs_decode(t, id, &c);
+	si = bpf_map_lookup_elem(&slots, &c.key);
+	if (!si || !sagafs_tracked(ctl, si, &c))
+		return 0;
 	m = bpf_task_storage_get(&marks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (m) {
 		m->epoch = ctl->epoch;
@@ -601,21 +597,13 @@ static __always_inline int sagafs_enter(long id)
 	} else {
 		sagafs_untracked();
 	}
-	si = bpf_map_lookup_elem(&slots, &c.key);
-	if (!si)
-		return 0;
-	switch (si->kind) {
-	case SAGAFS_BPF_NORETURN:
-	case SAGAFS_BPF_SIGRETURN:
+	if (si->kind == SAGAFS_BPF_NORETURN ||
+	    si->kind == SAGAFS_BPF_SIGRETURN) {
 		c.ret = 0;
 		c.flags = SAGAFS_RF_NORETURN;
 		return sagafs_log(&c);
-	case SAGAFS_BPF_EXEC:
-		sagafs_keep_exec(t, &c, si, ctl);
-		return 0;
-	default:
-		return 0;
 	}
+	return 0;
 }
 
 static __always_inline int sagafs_exit(long ret)
@@ -635,6 +623,8 @@ static __always_inline int sagafs_exit(long ret)
 	if (!si)
 		return 0;
 	c.ret = ret;
+	if (!sagafs_tracked(ctl, si, &c))
+		return sagafs_count_only(&c);
 	m = bpf_task_storage_get(&marks, t, 0, 0);
 	if (m && m->epoch == ctl->epoch) {
 		if (m->state != SAGAFS_BPF_IN) {
@@ -642,9 +632,22 @@ static __always_inline int sagafs_exit(long ret)
 		} else {
 			m->state = SAGAFS_BPF_OUT;
 			entered = bpf_map_lookup_elem(&slots, &m->key);
-			/* Counted at entry: its exit reports syscall -1. */
-			if (entered && entered->kind == SAGAFS_BPF_SIGRETURN)
+			if (!entered)
 				return 0;
+			/* Counted at entry: its exit reports syscall -1. */
+			if (entered->kind == SAGAFS_BPF_SIGRETURN)
+				return 0;
+			/*
+			 * A successful exec may have changed the ABI (the new
+			 * image's): the call is the one entered.
+			 */
+			if (entered->kind == SAGAFS_BPF_EXEC && ret == 0) {
+				c.key = m->key % SAGAFS_BPF_SLOTS;
+				c.abi = c.key / SAGAFS_NR_SLOTS;
+				c.slot = c.key % SAGAFS_NR_SLOTS;
+				c.nr = m->nr;
+				c.exec_exit = 1;
+			}
 		}
 	} else {
 		m = bpf_task_storage_get(&marks, t, 0,
@@ -661,8 +664,6 @@ static __always_inline int sagafs_exit(long ret)
 		if (si->kind == SAGAFS_BPF_FORK && ret == 0)
 			return 0;
 	}
-	c.exec_exit = si->kind == SAGAFS_BPF_EXEC &&
-		      !(c.flags & SAGAFS_RF_SKIPPED);
 	return sagafs_log(&c);
 }
 

@@ -22,8 +22,8 @@
  *            force.  The loader writes the other one, flips active and
  *            waits for an RCU grace period before it may write again.
  *   control  one struct sagafs_bpf_ctl (BPF_F_MMAPABLE).
- *   marks    task storage: where the task is in its current call.
- *   execs    task storage: execve arguments and path kept from entry.
+ *   marks    task storage: where the task is in its current call, kept
+ *            only for the calls that need it (see sagafs.bpf.c).
  *   scratch  per-CPU record being built.
  *
  * Sequence numbers: every record that passes the filters takes the next
@@ -44,12 +44,18 @@
 /* struct sagafs_bpf_slot.kind */
 #define SAGAFS_BPF_PLAIN	0	/* logged at exit */
 #define SAGAFS_BPF_NORETURN	1	/* exit, exit_group: logged at entry */
-#define SAGAFS_BPF_EXEC		2	/* execve, execveat: kept at entry */
+#define SAGAFS_BPF_EXEC		2	/* execve, execveat: nr and ABI kept at entry */
 #define SAGAFS_BPF_SIGRETURN	3	/* rt_sigreturn, sigreturn: logged at entry */
 #define SAGAFS_BPF_FORK		4	/* clone family: a child's first return is no call */
 
 /* struct sagafs_bpf_slot.flags */
 #define SAGAFS_BPF_FD_PATH	(1U << 0) /* the module resolves path 0 from the returned fd */
+/*
+ * Keep the mark even when the bitmap leaves the call out: the exit of a
+ * successful exec into the other ABI (i386, x86_64) arrives under this
+ * number.
+ */
+#define SAGAFS_BPF_TRACK	(1U << 1)
 
 struct sagafs_bpf_slot {
 	__u8 kind;
@@ -93,17 +99,6 @@ struct sagafs_bpf_task {
 	__u32 key;		/* abi * SAGAFS_NR_SLOTS + slot of the call entered */
 	__s32 nr;
 	__u32 state;
-};
-
-#define SAGAFS_BPF_PATH_BUF	(SAGAFS_SNAPLEN_MAX + 8)
-
-struct sagafs_bpf_exec {
-	__u64 args[6];
-	__u32 epoch;
-	__u32 flags;		/* SAGAFS_RF_PATH0* of the copy at entry */
-	__u32 len;
-	__u32 __pad0;
-	char path[SAGAFS_BPF_PATH_BUF];
 };
 
 /*

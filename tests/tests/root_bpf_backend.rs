@@ -237,23 +237,29 @@ fn exec_success_and_failure() {
     let good = execs.iter().find(|r| r.pid == pok).unwrap();
     assert_eq!(good.ret, 0);
     assert_eq!(good.comm, b"true", "made at exit, in the new image");
-    assert_eq!(path0(good), b"/bin/true");
-    let want = abi::RF_PATH0 | abi::RF_PATH1 | abi::RF_ARGV | abi::RF_UNRESOLVED;
-    assert_eq!(good.flags & want, want, "flags {:#x}", good.flags);
+    // As the module: the new image's argv, args zero; the program it ran
+    // is what the module resolves and BPF cannot: no path 0, unresolved.
+    assert!(good.paths[0].is_none(), "no path 0: {:?}", good.paths[0]);
+    let want = abi::RF_PATH1 | abi::RF_ARGV | abi::RF_UNRESOLVED;
     assert_eq!(
-        good.paths[1].as_ref().unwrap().bytes,
+        good.flags & (want | abi::RF_PATH0),
+        want,
+        "flags {:#x}",
+        good.flags
+    );
+    assert_eq!(
+        good.paths[1].unwrap().bytes,
         b"/bin/true\0a b\0c\0",
         "argv of the new image"
     );
-    assert!(good.args[0] != 0, "arguments kept from entry");
+    assert_eq!(good.args, [0; 6], "the registers are the new image's");
+    assert_eq!((good.abi, good.nr), (Abi::X86_64, NR_EXECVE));
     let failed = execs.iter().find(|r| r.pid == pbad).unwrap();
     assert_eq!(failed.ret, -ENOENT);
     assert_eq!(failed.comm, b"sgx-bad");
     assert_eq!(path0(failed), b"/nonexistent/prog");
-    assert_eq!(
-        failed.flags & (abi::RF_UNRESOLVED | abi::RF_ARGV | abi::RF_ENTRY_LOST),
-        0
-    );
+    assert_eq!(failed.flags & (abi::RF_UNRESOLVED | abi::RF_ARGV), 0);
+    assert!(failed.args[0] != 0, "a failed exec keeps its registers");
     // true's own exit_group, in the new image.
     assert!(recs
         .iter()

@@ -14,6 +14,7 @@ pub const KIND_SIGRETURN: u8 = 3;
 pub const KIND_FORK: u8 = 4;
 
 pub const FD_PATH: u8 = 1 << 0;
+pub const TRACK: u8 = 1 << 1;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,6 +26,7 @@ const struct sagafs_bpf_entry sagafs_bpf_layout[] = {
 	CONST(SAGAFS_BPF_SIGRETURN),
 	CONST(SAGAFS_BPF_FORK),
 	CONST(SAGAFS_BPF_FD_PATH),
+	CONST(SAGAFS_BPF_TRACK),
 	STRUCT(sagafs_bpf_slot),
 	FIELD(sagafs_bpf_slot, kind),
 	FIELD(sagafs_bpf_slot, flags),

@@ -62,6 +62,7 @@ fn layout_matches_the_header() {
         ("SAGAFS_BPF_SIGRETURN", KIND_SIGRETURN as u64),
         ("SAGAFS_BPF_FORK", KIND_FORK as u64),
         ("SAGAFS_BPF_FD_PATH", FD_PATH as u64),
+        ("SAGAFS_BPF_TRACK", TRACK as u64),
     ] {
         rust.insert(name.to_string(), v);
     }

@@ -3,7 +3,7 @@
 //! module's `kmod/capture.c`, built from the syscall names.
 
 use super::layout::{
-    sagafs_bpf_slot, FD_PATH, KIND_EXEC, KIND_FORK, KIND_NORETURN, KIND_SIGRETURN, SLOTS,
+    sagafs_bpf_slot, FD_PATH, KIND_EXEC, KIND_FORK, KIND_NORETURN, KIND_SIGRETURN, SLOTS, TRACK,
 };
 use crate::device::abi::NR_SLOTS;
 use crate::names;
@@ -108,6 +108,18 @@ pub fn table() -> Vec<sagafs_bpf_slot> {
         path: [1, -1],
     };
     t[index(Abi::X32, X32_RT_SIGRETURN)].kind = KIND_SIGRETURN;
+    // A successful exec between i386 and x86_64 exits under the other
+    // ABI's number: the program keeps the mark for those numbers.
+    for name in ["execve", "execveat"] {
+        for &(abi, slot) in names::lookup(name).unwrap_or_default().iter() {
+            let other = match abi {
+                Abi::I386 => Abi::X86_64,
+                Abi::X86_64 => Abi::I386,
+                Abi::X32 => continue,
+            };
+            t[index(other, slot)].flags |= TRACK;
+        }
+    }
     t
 }
 
@@ -126,6 +138,9 @@ mod tests {
         // The numbers the module's table uses (asm/unistd_64.h, unistd_32.h).
         assert_eq!(t[index(Abi::X86_64, 257)].path, [1, -1]); // openat
         assert_eq!(t[index(Abi::X86_64, 257)].flags, FD_PATH);
+        // munmap is i386's execve number; olduname x86_64's.
+        assert_eq!(t[index(Abi::X86_64, 11)].flags, TRACK);
+        assert_eq!(t[index(Abi::I386, 59)].flags, TRACK);
         assert_eq!(t[index(Abi::X86_64, 59)].kind, KIND_EXEC);
         assert_eq!(t[index(Abi::X86_64, 231)].kind, KIND_NORETURN); // exit_group
         assert_eq!(t[index(Abi::X86_64, 15)].kind, KIND_SIGRETURN);
