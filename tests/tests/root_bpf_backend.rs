@@ -1,6 +1,6 @@
 //! The eBPF capture backend on this machine's kernel (root and BTF
 //! needed: every test fails, saying so, where the backend cannot load).
-//! Also run in the VM under Debian's kernel: tests/vm/bpf.sh.  A plain
+//! Also run in the VM under Debian's kernel (tests/vm/suite.sh, bpf). A plain
 //! `cargo test` leaves it out; `make test` runs it as root.
 //!
 //! Each test loads its own copy of the program, logs only its marked
