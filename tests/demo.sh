@@ -100,7 +100,10 @@ EOF
 	exit 0
 fi
 
-if [ ! -x "$daemon" ] || [ ! -f "$ko" ]; then
+# The native BPF demo needs no module.
+need_ko=1
+[ ! -e /proc/modules ] && [ -e /sys/kernel/btf/vmlinux ] && need_ko=0
+if [ ! -x "$daemon" ] || { [ "$need_ko" = 1 ] && [ ! -f "$ko" ]; }; then
 	make -C "$repo" all
 fi
 
