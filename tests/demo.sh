@@ -1,16 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make demo`: load sagafs.ko, mount the file system with the daemon, run a
-# small workload and show /sagafs/stats and the end of /sagafs/log.
+# `make demo`: load a capture backend, mount the file system with the
+# daemon, run a small workload and show /sagafs/stats and the end of
+# /sagafs/log.
 #
 # On a machine whose kernel loads modules (and has its build tree), this
 # happens here: the module is loaded without installing it (insmod), the
-# mount is /sagafs and both stay in place afterwards.  Elsewhere (no
-# /proc/modules, as in a container) the test VM is booted and the same
-# happens inside it, mounted at /tmp/sagafs (the guest's / is read-only);
-# with a terminal on stdin a shell in the VM follows, else the VM powers
-# off once the demo is shown.
+# mount is /sagafs and both stay in place afterwards.  On a kernel without
+# module support that has BPF and BTF (/sys/kernel/btf/vmlinux), it also
+# happens here, natively: the daemon loads the eBPF backend
+# (backend=bpf), mounts /sagafs, the demo shows it and unmounts.
+# Elsewhere the test VM is booted and the module demo happens inside it,
+# mounted at /tmp/sagafs (the guest's / is read-only); with a terminal on
+# stdin a shell in the VM follows, else the VM powers off once the demo
+# is shown.
 #
 # usage: tests/demo.sh
 #        tests/demo.sh --in-vm MOUNTPOINT     (inside the VM, by the above)
@@ -43,18 +47,21 @@ workload() {
 	sleep 1
 }
 
-# mount_and_show MOUNTPOINT: mount (unless already mounted), run the
-# workload, show the files.
+# mount_and_show MOUNTPOINT [OPTIONS]: mount (unless already mounted), run
+# the workload, show the files.
 mount_and_show() {
-	local mnt=$1
+	local mnt=$1 opts=${2:-defaults}
 	[ -x "$daemon" ] || die "$daemon is missing: run 'make' first"
-	[ -e /dev/sagafs ] || die "/dev/sagafs is missing: the module did not load"
+	case "$opts" in
+	*backend=bpf*) ;;
+	*) [ -e /dev/sagafs ] || die "/dev/sagafs is missing: the module did not load" ;;
+	esac
 	if grep -q " $mnt fuse" /proc/mounts; then
 		say "# $mnt is already mounted: using it"
 	else
 		mkdir -p "$mnt"
-		say "# $daemon -o defaults sagafs $mnt"
-		"$daemon" -o defaults sagafs "$mnt" || die "mounting $mnt failed"
+		say "# $daemon -o $opts sagafs $mnt"
+		"$daemon" -o "$opts" sagafs "$mnt" || die "mounting $mnt failed"
 		grep " $mnt " /proc/mounts || die "$mnt is not in /proc/mounts after the daemon returned"
 	fi
 	workload
@@ -93,7 +100,10 @@ EOF
 	exit 0
 fi
 
-if [ ! -x "$daemon" ] || [ ! -f "$ko" ]; then
+# The native BPF demo needs no module.
+need_ko=1
+[ ! -e /proc/modules ] && [ -e /sys/kernel/btf/vmlinux ] && need_ko=0
+if [ ! -x "$daemon" ] || { [ "$need_ko" = 1 ] && [ ! -f "$ko" ]; }; then
 	make -C "$repo" all
 fi
 
@@ -112,6 +122,19 @@ if [ -e /proc/modules ] && [ -d "/lib/modules/$(uname -r)/build" ]; then
 	modprobe fuse 2>/dev/null || true
 	mount_and_show /sagafs
 	say "# /sagafs stays mounted and the module loaded.  To undo: umount /sagafs && rmmod sagafs"
+	exit 0
+fi
+
+if [ ! -e /proc/modules ] && [ -e /sys/kernel/btf/vmlinux ]; then
+	[ "$(id -u)" = 0 ] || die "loading the BPF program and mounting need root: sudo make demo"
+	say "# this kernel cannot load modules but has BPF and BTF: the eBPF backend, natively"
+	modprobe fuse 2>/dev/null || true
+	grep -q ' /sagafs fuse' /proc/mounts && die "/sagafs is already mounted: umount /sagafs first"
+	mount_and_show /sagafs defaults,backend=bpf
+	say "# umount /sagafs"
+	umount /sagafs || die "umount /sagafs failed"
+	grep -q ' /sagafs ' /proc/mounts && die "/sagafs is still mounted"
+	say "# unmounted /sagafs"
 	exit 0
 fi
 

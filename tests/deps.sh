@@ -6,8 +6,9 @@
 # kernel and headers (a second kernel for the kmod suite), what building
 # the debug kernel needs (linux-source-6.1, flex, bison, libelf, libssl),
 # QEMU from bookworm-backports, sparse, mandoc, FUSE, the Debian packaging
-# tools (debhelper, dh-dkms, lintian), and virtme-ng from PyPI.  Safe to
-# run again: it does nothing when everything is present.
+# tools (debhelper, dh-dkms, lintian), clang and libbpf's headers (the BPF
+# backend), and virtme-ng from PyPI.  Safe to run again: it does nothing
+# when everything is present.
 #
 # QEMU must be 8 or newer: Debian 12's own QEMU 7.2 livelocks guests under
 # multi-threaded TCG in the kernel's text_poke_bp (see tests/vm/README).
@@ -25,6 +26,9 @@ packages=(
 	trace-cmd dkms
 	debhelper dh-dkms lintian
 	python3-pip
+	# The BPF backend: clang compiles bpf/ (headers from libbpf-dev);
+	# libbpf-sys builds its vendored libbpf against libelf and zlib.
+	clang libbpf-dev libelf-dev zlib1g-dev pkg-config
 )
 qemu_min=8
 

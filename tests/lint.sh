@@ -20,7 +20,7 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked --release -- -D warnings || fail "cargo clippy"
 # --all-targets leaves out the targets with `test = false` (the root, FUSE
 # and VM tests), and naming them beside it changes nothing: a second run.
-cargo clippy --workspace --test 'fuse_*' --test 'root_*' --test 'vm_*' \
+cargo clippy --workspace --test 'fuse_*' --test 'root_*' --test 'vm_*' --test 'suite_*' \
 	--locked --release -- -D warnings || fail "cargo clippy (root, FUSE and VM tests)"
 
 kver=${KVER:-}
@@ -42,7 +42,8 @@ if [ -x "$cp" ]; then
 	# LINUX_VERSION_CODE test (vm_flags_mod() from 6.3) is deliberate.
 	out=$("$cp" --no-tree --strict --terse --show-types \
 		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-		-f $(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$') kmod/include/uapi/sagafs.h 2>&1)
+		-f $(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$') kmod/include/uapi/sagafs.h \
+		bpf/*.c bpf/*.h 2>&1)
 	echo "$out" | grep -E ': (ERROR|WARNING):' && fail "checkpatch reports errors or warnings"
 	echo "$out" | grep -c ': CHECK:' | sed 's/^/checkpatch CHECK notes: /'
 else

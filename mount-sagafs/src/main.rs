@@ -18,7 +18,7 @@ use std::process::exit;
 use args::{Invocation, Request};
 use failure::{check_root, Failure};
 use sagafs_mount::mountpoint;
-use sagafs_mount::options::{self, MountOptions};
+use sagafs_mount::options::{self, BackendChoice, MountOptions};
 
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -57,7 +57,17 @@ fn run(argv: &[OsString]) -> Result<(), Failure> {
         eprintln!("mount.sagafs: {}", mountpoint::detached_notice(p));
     }
     let dir = checked.path;
-    module::ensure_device(&options.device, inv.fake, inv.verbose)?;
+    match options.backend {
+        BackendChoice::Bpf => {}
+        BackendChoice::Module => module::ensure_device(&options.device, inv.fake, inv.verbose)?,
+        // The daemon falls back to the BPF backend and names both reasons
+        // if that fails too.
+        BackendChoice::Auto => {
+            if let Err(e) = module::ensure_device(&options.device, inv.fake, inv.verbose) {
+                say(&inv, format!("no module ({e}): the daemon will try BPF"));
+            }
+        }
+    }
     let daemon = daemon::find()?;
     let opts = options.to_string();
     let args = daemon::command_line(&opts, &inv.source, &dir);

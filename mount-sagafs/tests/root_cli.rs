@@ -170,7 +170,11 @@ fn missing_module_is_explained() {
         .args(["-n", "sagafs"])
         .output()
         .unwrap();
+    // backend=auto (the default) leaves the choice to the daemon, which
+    // falls back to BPF.
     let o = bed.mount(&["-f", "-o", "dev=/nonexistent/sagafs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = bed.mount(&["-f", "-o", "dev=/nonexistent/sagafs,backend=module"]);
     if probe.status.success() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     } else if stderr(&probe).contains("not found in directory") {

@@ -17,7 +17,8 @@
 //!   `exec`/`noexec`.  sagafs defaults to `nodev,nosuid,noexec`: it serves
 //!   only text files.
 //! - Daemon options: `retain=SIZE` (see [`crate::size`]), `gid=GID`, `allow_other`,
-//!   `default_permissions`, `dev=PATH`, `config=FILE`.
+//!   `default_permissions`, `dev=PATH`, `config=FILE`,
+//!   `backend=auto|module|bpf`.
 //!
 //! Anything else is refused by name, and a bad value is refused with the
 //! reason; [`parse_sloppy`] instead drops unknown names (mount -s).
@@ -32,6 +33,39 @@ use crate::size;
 
 /// The capture device used when no `dev=PATH` option is given.
 pub const DEFAULT_DEVICE: &str = "/dev/sagafs";
+
+/// `backend=`: which capture backend the daemon uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// The module when its device exists or `modprobe sagafs` works,
+    /// else the eBPF program.
+    #[default]
+    Auto,
+    /// The kernel module (`dev=PATH`).
+    Module,
+    /// The eBPF capture program.
+    Bpf,
+}
+
+impl BackendChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Module => "module",
+            BackendChoice::Bpf => "bpf",
+        }
+    }
+
+    /// Parses `auto`, `module` or `bpf`.
+    pub fn parse(v: &str) -> Result<BackendChoice, String> {
+        match v {
+            "auto" => Ok(BackendChoice::Auto),
+            "module" => Ok(BackendChoice::Module),
+            "bpf" => Ok(BackendChoice::Bpf),
+            _ => Err("not a backend: use auto, module or bpf".into()),
+        }
+    }
+}
 
 /// Mount options, parsed and checked.  `Default` is the empty option
 /// string.  `to_string()` gives the canonical option string (only the
@@ -60,6 +94,8 @@ pub struct MountOptions {
     /// `config=FILE`: `key = value` lines applied at mount (absolute path
     /// of a readable regular file, checked by [`parse`]).
     pub config: Option<PathBuf>,
+    /// `backend=auto|module|bpf`: the capture backend.
+    pub backend: BackendChoice,
 }
 
 impl Default for MountOptions {
@@ -75,6 +111,7 @@ impl Default for MountOptions {
             default_permissions: false,
             device: PathBuf::from(DEFAULT_DEVICE),
             config: None,
+            backend: BackendChoice::Auto,
         }
     }
 }
@@ -234,6 +271,11 @@ fn apply(opts: &mut MountOptions, name: &str, value: Option<&str>) -> Result<(),
             opts.gid = Some(parse_gid(v).map_err(|reason| bad(name, v, reason))?);
             Ok(())
         }
+        "backend" => {
+            let v = need(name, value, "backend=bpf")?;
+            opts.backend = BackendChoice::parse(v).map_err(|reason| bad(name, v, reason))?;
+            Ok(())
+        }
         "config" => {
             let v = need(name, value, "config=/etc/sagafs.conf")?;
             let path = absolute_path(name, v)?;
@@ -340,6 +382,9 @@ impl fmt::Display for MountOptions {
         }
         if let Some(config) = &self.config {
             items.push(format!("config={}", escape(&config.to_string_lossy())));
+        }
+        if self.backend != BackendChoice::Auto {
+            items.push(format!("backend={}", self.backend.as_str()));
         }
         f.write_str(&items.join(","))
     }

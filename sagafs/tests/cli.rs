@@ -20,7 +20,7 @@ fn run(args: &[&str]) -> (i32, String) {
 fn binary_start_errors_are_one_clear_line() {
     let dir = format!("/tmp/sagafs-test-{}-bin", std::process::id());
     std::fs::create_dir_all(&dir).unwrap();
-    let nodev = "dev=/nonexistent/sagafs";
+    let nodev = "dev=/nonexistent/sagafs,backend=module";
     // Device missing, in the foreground and daemonized (relayed).
     for fg in [true, false] {
         let mut a = vec!["-o", nodev, "sagafs", dir.as_str()];

@@ -9,10 +9,13 @@
 #   all         capture of every call, a consumer draining the rings
 #   filtered    capture on, getppid excluded in the kernel, consumer draining
 #   ftrace      raw_syscalls sys_enter + sys_exit, trace_pipe drained by cat
+#   bpf-all     the eBPF backend logging every call, drained (module unloaded)
+#   bpf-filtered  the eBPF backend, getppid excluded in the program
 #
 # The modes run in interleaved rounds, each round two back-to-back runs
-# of each mode in the order above (the module is loaded after the round's baseline and
-# unloaded at its end), so that a slow spell of the host hits every mode
+# of each mode (baseline, the bpf modes, then the module's after it is
+# loaded, ftrace; the module is unloaded at the round's end), so that a
+# slow spell of the host hits every mode
 # alike.  The first measurement of the boot is the baseline without the
 # module.  Per mode the best run is kept; the table also gives the median
 # over the rounds of each round's ratio to its own baseline.  Writes
@@ -40,6 +43,8 @@ ncpu=$(nproc)
 wl_cpu=0
 bg_cpu=$((ncpu > 1 ? 1 : 0))
 getppid_nr=110 # x86_64
+bpfcons=$out/sagafs-bpf-bench # copied by run.sh
+consumer=("$bin" consume)
 
 note() {
 	echo "bench: $*" >&2
@@ -104,9 +109,10 @@ with_consumer() {
 	done
 	shift
 	rm -f "$ready"
-	taskset -c $bg_cpu "$bin" consume -R "$ready" "${args[@]}" >"$cons" &
+	taskset -c $bg_cpu "${consumer[@]}" -R "$ready" "${args[@]}" >"$cons" &
 	bgpid=$!
-	for _ in $(seq 300); do
+	# Loading the BPF program takes the verifier a while under emulation.
+	for _ in $(seq 600); do
 		[ -e "$ready" ] && break
 		kill -0 $bgpid 2>/dev/null || break
 		sleep 0.1
@@ -144,7 +150,7 @@ run_capture() {
 	# logged or counted as dropped (all), none logged (filtered), and the
 	# sequence gaps the consumer saw must equal the kernel's drop count.
 	check=ok
-	if [ "$mode" = all ]; then
+	if [ "${mode#bpf-}" = all ]; then
 		[ $((got + dropped)) -ge $((calls * per_round)) ] || check="getppid:$got+$dropped<$((calls * per_round))"
 	else
 		[ "$got" = 0 ] || check="getppid-logged:$got"
@@ -190,6 +196,13 @@ can_unload=1
 for round in $(seq "$runs"); do
 	note "round $round of $runs"
 	loaded || run_plain baseline
+	# The eBPF backend, with the module out of the way.
+	if [ -x "$bpfcons" ] && ! loaded; then
+		consumer=("$bpfcons")
+		run_capture bpf-all
+		run_capture bpf-filtered -x $getppid_nr
+		consumer=("$bin" consume)
+	fi
 	if ! loaded; then
 		insmod "$ko" || { note "insmod $ko failed"; exit 2; }
 	fi

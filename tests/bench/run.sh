@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make bench`: the cost per system call of sagafs, side by side with the
-# kernel's own tracer, measured in one boot of the test VM.  Builds the
+# `make bench`: the cost per system call of sagafs, its module and its
+# eBPF backend, side by side with the kernel's own tracer, measured in one
+# boot of the test VM.  Builds the
 # benchmark program on the host (the guest sees the repository read-only),
 # boots the guest without the module (tests/bench/guest.sh loads it after
 # the baseline) and prints the table the guest wrote to
@@ -30,6 +31,10 @@ rm -f "$out/results.txt" "$out/raw.txt" "$out/guest.log"
 cp kmod/sagafs.ko "$out/sagafs.ko"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -I kmod/include/uapi \
 	-o "$out/sagabench" tests/bench/sagabench.c || die "building sagabench failed"
+# The BPF backend's consumer (guest.sh's bpf-* modes).
+cargo build --release --locked -p sagafs-tests --bin sagafs-bpf-bench ||
+	die "building sagafs-bpf-bench failed"
+cp target/release/sagafs-bpf-bench "$out/"
 
 set +e
 tests/vm/run --no-module --cpus "${BENCH_CPUS:-2}" --rwdir "$out" -- \

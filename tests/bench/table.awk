@@ -37,15 +37,17 @@ END {
 			rr[t[1], t[2]] = nsr[i] / nsr["baseline", t[2]]
 	}
 	base = b["baseline"]
-	split("baseline disabled all filtered ftrace", order, " ")
+	split("baseline disabled all filtered ftrace bpf-all bpf-filtered", order, " ")
 	desc["baseline"] = "baseline (sagafs.ko not loaded)"
 	desc["disabled"] = "sagafs loaded, capture off"
 	desc["all"] = "sagafs logging every call, drained"
 	desc["filtered"] = "sagafs on, getppid filtered out"
 	desc["ftrace"] = "ftrace raw_syscalls, trace_pipe"
+	desc["bpf-all"] = "BPF backend logging every call"
+	desc["bpf-filtered"] = "BPF backend, getppid filtered out"
 	printf "sagafs benchmark: getppid loop pinned to CPU 0, %d calls per run, %d interleaved rounds of %d runs per mode, %d guest CPUs (software emulation)\n\n", calls, runs, per_round, ncpu
 	printf "%-36s %8s %8s %10s %12s\n", "mode", "ns/call", "ratio", "med.ratio", "drops"
-	for (i = 1; i <= 5; i++) {
+	for (i = 1; i <= 7; i++) {
 		m = order[i]
 		if (!(m in b)) { printf "%-36s %8s %8s %10s %12s\n", desc[m], "-", "-", "-", "not run"; continue }
 		d = (m in hasdrops) ? drops[m] : "-"
@@ -66,6 +68,15 @@ END {
 		verdict("logging all      <= ftrace", "all", "ftrace")
 	} else {
 		printf "  filtered / logging all vs ftrace: n/a (the tracer was not measured)\n"
+	}
+	if ("bpf-all" in ratio) {
+		if ("all" in ratio) {
+			ratio["all15"] = 1.5 * ratio["all"]
+			medr["all15"] = 1.5 * medr["all"]
+			verdict("BPF all     <= 1.5x module's", "bpf-all", "all15")
+		}
+		if ("ftrace" in ratio)
+			verdict("BPF all     <= ftrace", "bpf-all", "ftrace")
 	}
 	nb = 0
 	for (m in bad) { printf "CHECK FAILED (%s):%s\n", m, bad[m]; nb++ }

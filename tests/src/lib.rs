@@ -1,3 +1,4 @@
 //! Shared helpers for the integration tests, VM test programs and benchmarks.
 
 pub mod mix;
+pub mod suite;

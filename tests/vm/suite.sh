@@ -18,15 +18,18 @@
 #   reload        the module loads again after abi-mismatch unloaded it
 #   kmod          the module's own tests (tests/vm/kmod/run-in-guest.sh)
 #   packaging     make install, mount(8) through mount.sagafs
+#   bpf           the eBPF backend under this kernel, module unloaded: its
+#                 own tests (bpf_backend, tests/tests/root_bpf_backend.rs)
+#                 and the shared suite (suite_bpf, as bpf-suite)
 #   fault         fault injection on the module's paths (debug kernel)
 #   stress        the device stress test (debug kernel)
-# default: rust e2e abi-mismatch reload kmod packaging
+# default: rust e2e abi-mismatch reload kmod packaging bpf
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/lib.sh
 results=${1:?usage: suite.sh RESULTS [COMPONENT...]}
 shift
-[ $# -gt 0 ] || set -- rust e2e abi-mismatch reload kmod packaging
+[ $# -gt 0 ] || set -- rust e2e abi-mismatch reload kmod packaging bpf
 : >"$results"
 bin=target/vm/bin
 rc=0
@@ -65,6 +68,13 @@ for c in "$@"; do
 		# umount, make uninstall.
 		rmmod sagafs 2>/dev/null
 		run_component "$results" packaging packaging/test-vm.sh || rc=1
+		;;
+	bpf)
+		# The BPF program needs no module: prove it by running
+		# without one.
+		rmmod sagafs 2>/dev/null
+		run_component "$results" bpf "$bin/bpf_backend" --test-threads=1 || rc=1
+		run_component "$results" bpf-suite "$bin/suite_bpf" --test-threads=1 || rc=1
 		;;
 	fault)
 		loaded || insmod kmod/sagafs.ko

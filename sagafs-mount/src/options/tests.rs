@@ -283,3 +283,29 @@ proptest! {
         prop_assert_eq!(parse(&o.to_string()), Ok(o));
     }
 }
+
+#[test]
+fn backend_choice() {
+    assert_eq!(parse("").unwrap().backend, BackendChoice::Auto);
+    assert_eq!(parse("backend=bpf").unwrap().backend, BackendChoice::Bpf);
+    assert_eq!(
+        parse("backend=module").unwrap().backend,
+        BackendChoice::Module
+    );
+    assert_eq!(
+        parse("backend=bpf,backend=auto").unwrap().backend,
+        BackendChoice::Auto
+    );
+    let e = parse("backend=ebpf").unwrap_err().to_string();
+    assert!(
+        e.contains("backend=ebpf") && e.contains("auto, module or bpf"),
+        "{e}"
+    );
+    assert!(parse("backend")
+        .unwrap_err()
+        .to_string()
+        .contains("backend=bpf"));
+    let o = parse("backend=bpf,ro").unwrap();
+    assert_eq!(o.to_string(), "ro,backend=bpf");
+    assert_eq!(parse(&o.to_string()).unwrap(), o);
+}

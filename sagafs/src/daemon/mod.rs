@@ -226,6 +226,7 @@ impl Daemon {
             }
         };
         Ok(fstats::Stats {
+            backend: self.backend.kind(),
             since_ns: cur.reset_ns,
             now_ns: now,
             enabled_ns: cur.enabled_ns,

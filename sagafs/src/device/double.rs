@@ -623,6 +623,10 @@ impl Drop for MapGuard {
 }
 
 impl Backend for DeviceDouble {
+    fn kind(&self) -> &'static str {
+        "double"
+    }
+
     fn info(&self) -> Result<sagafs_info, DeviceError> {
         let st = self.inner.state.lock();
         let n = self.inner.nr_cpus as u64;

@@ -4,7 +4,8 @@
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
 //!   `config`/`set_config` (capture on and off included, see
 //!   [`set_capture`]), `stats`/`reset_stats`, `map` (the ring consumer)
-//!   and `wait`. [`Device`] is the real one;
+//!   and `wait`. [`Device`] is the real one; [`bpf::BpfBackend`] the
+//!   eBPF capture program behind the same interface;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
 //!   [`Items`] (records as the kernel's bytes, validated, and drop
@@ -20,6 +21,8 @@
 // The binding proper: the only modules allowed `unsafe` (workspace lint
 // `unsafe_code = "deny"`), each block with its SAFETY comment.
 #[allow(unsafe_code)]
+pub mod bpf;
+#[allow(unsafe_code)]
 pub mod double;
 mod error;
 #[allow(unsafe_code)]
@@ -28,6 +31,7 @@ mod ioctl;
 mod real;
 #[allow(unsafe_code)]
 mod ring;
+mod select;
 mod wait;
 
 use std::io;
@@ -39,6 +43,7 @@ pub use crate::abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info
 pub use error::DeviceError;
 pub use real::Device;
 pub use ring::ConsumerStats;
+pub use select::open_backend;
 
 use crate::clock::now_ns;
 use crate::record::Items;
@@ -77,6 +82,9 @@ pub struct Stats {
 
 /// A capture device: the real module or its double.
 pub trait Backend: Send + Sync {
+    /// Which backend this is, as `stats` names it: `module`, `bpf`, or
+    /// `double` for the test double.
+    fn kind(&self) -> &'static str;
     /// Geometry of the rings and limits (GET_INFO).
     fn info(&self) -> Result<sagafs_info, DeviceError>;
     /// The capture configuration in force (GET_CONFIG).

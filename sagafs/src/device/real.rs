@@ -191,6 +191,10 @@ pub(crate) fn check_info(i: &sagafs_info) -> Result<(), DeviceError> {
 }
 
 impl Backend for Device {
+    fn kind(&self) -> &'static str {
+        "module"
+    }
+
     fn info(&self) -> Result<sagafs_info, DeviceError> {
         let mut info = sagafs_info {
             size: size_of::<sagafs_info>() as u32,

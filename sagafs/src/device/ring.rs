@@ -153,9 +153,9 @@ pub struct ConsumerStats {
 /// time; a drop takes the time of the next record of its CPU (it happened
 /// before it), or of the previous one when it is last.
 #[derive(Clone, Copy, Debug)]
-struct Keyed {
-    key: u64,
-    slot: Slot,
+pub(crate) struct Keyed {
+    pub(crate) key: u64,
+    pub(crate) slot: Slot,
 }
 
 /// The protocol walker over a `RingMem`.
@@ -382,7 +382,7 @@ impl RingConsumer {
 }
 
 /// Gives each drop of a batch its key (see [`Keyed`]).
-fn set_drop_keys(batch: &mut [Keyed]) {
+pub(crate) fn set_drop_keys(batch: &mut [Keyed]) {
     let is_record = |k: &Keyed| matches!(k.slot, Slot::Record { .. });
     let mut next = None;
     for k in batch.iter_mut().rev() {
@@ -403,7 +403,7 @@ fn set_drop_keys(batch: &mut [Keyed]) {
 }
 
 /// K-way merge of the per-CPU batches by key, keeping each CPU's order.
-fn merge(batches: &[Vec<Keyed>], out: &mut Items) {
+pub(crate) fn merge(batches: &[Vec<Keyed>], out: &mut Items) {
     let mut busy = batches.iter().filter(|b| !b.is_empty());
     if let (Some(only), None) = (busy.next(), busy.next()) {
         // One CPU had records (a single busy thread): nothing to merge.

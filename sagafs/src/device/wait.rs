@@ -16,6 +16,15 @@ pub(crate) fn poll_wait(
     stop: Option<BorrowedFd<'_>>,
     timeout: Option<Duration>,
 ) -> io::Result<Wake> {
+    poll_wait_many(&[data], stop, timeout)
+}
+
+/// Waits until any of `data` or `stop` is readable, or `timeout` passes.
+pub(crate) fn poll_wait_many(
+    data: &[BorrowedFd<'_>],
+    stop: Option<BorrowedFd<'_>>,
+    timeout: Option<Duration>,
+) -> io::Result<Wake> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         let left = match deadline {
@@ -27,10 +36,12 @@ pub(crate) fn poll_wait(
                 PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
             }
         };
-        let mut fds = vec![PollFd::new(data, PollFlags::POLLIN)];
+        let mut fds = Vec::with_capacity(data.len() + 1);
         if let Some(s) = stop {
             fds.push(PollFd::new(s, PollFlags::POLLIN));
         }
+        fds.extend(data.iter().map(|&d| PollFd::new(d, PollFlags::POLLIN)));
+        let first = usize::from(stop.is_some());
         match poll(&mut fds, left) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
@@ -41,18 +52,23 @@ pub(crate) fn poll_wait(
             }
             Ok(_) => {
                 let bad = PollFlags::POLLERR | PollFlags::POLLNVAL;
-                if let Some(r) = fds.get(1).and_then(PollFd::revents) {
+                if stop.is_some() {
+                    let r = fds[0].revents().unwrap_or(PollFlags::empty());
                     if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | bad) {
                         return Ok(Wake::Stopped);
                     }
                 }
-                let r = fds[0].revents().unwrap_or(PollFlags::empty());
-                if r.intersects(bad) {
-                    return Err(io::Error::other(format!(
-                        "poll on the sagafs device failed ({r:?})"
-                    )));
+                let mut data_ready = false;
+                for fd in &fds[first..] {
+                    let r = fd.revents().unwrap_or(PollFlags::empty());
+                    if r.intersects(bad) {
+                        return Err(io::Error::other(format!(
+                            "poll on the capture device failed ({r:?})"
+                        )));
+                    }
+                    data_ready |= r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP);
                 }
-                if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP) {
+                if data_ready {
                     return Ok(Wake::Data);
                 }
             }

@@ -106,6 +106,8 @@ pub struct DaemonCounts {
 /// Everything `stats` shows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
+    /// The capture backend: `module` or `bpf` (`double` in tests).
+    pub backend: &'static str,
     /// CLOCK_REALTIME of module load or of the last reset.
     pub since_ns: u64,
     /// CLOCK_REALTIME now.
@@ -217,7 +219,7 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
 /// Appends the text form:
 ///
 /// ```text
-/// # sagafs statistics since 2026-11-21T22:00:00Z (uptime 3600.0 s, capture on 3600.0 s, rates over 1.0 s)
+/// # sagafs statistics (backend module) since 2026-11-21T22:00:00Z (uptime 3600.0 s, capture on 3600.0 s, rates over 1.0 s)
 /// calls           1234567  (342.9/s)
 /// logged          1200000
 /// ...
@@ -233,7 +235,8 @@ pub fn write_text(out: &mut String, s: &Stats) {
     super::write_time_secs(&mut since, s.since_ns);
     let _ = writeln!(
         out,
-        "# sagafs statistics since {} (uptime {:.1} s, capture on {:.1} s, rates over {:.1} s)",
+        "# sagafs statistics (backend {}) since {} (uptime {:.1} s, capture on {:.1} s, rates over {:.1} s)",
+        s.backend,
         String::from_utf8_lossy(&since),
         secs(s.now_ns.saturating_sub(s.since_ns)),
         secs(s.enabled_ns),
@@ -343,7 +346,7 @@ fn counts_json(c: &Counts) -> Value {
 }
 
 /// The JSON form, one object (no trailing newline):
-/// `{"since":..,"since_ns":..,"now_ns":..,"uptime_s":..,"enabled_s":..,
+/// `{"backend":..,"since":..,"since_ns":..,"now_ns":..,"uptime_s":..,"enabled_s":..,
 /// "interval_s":..,"total":{calls,errors,logged,filtered,dropped,skipped,rate},
 /// "bytes":..,"bad_tail":..,"skip_unflagged":..,"daemon":{..},"cpus":[..],"syscalls":[..]}`.
 pub fn to_json(s: &Stats) -> Value {
@@ -353,6 +356,7 @@ pub fn to_json(s: &Stats) -> Value {
     let mut sorted = s.syscalls.clone();
     sort_rows(&mut sorted);
     json!({
+        "backend": s.backend,
         "since": time_string(s.since_ns),
         "since_ns": s.since_ns,
         "now_ns": s.now_ns,
@@ -424,6 +428,7 @@ mod tests {
         cur[NR_SLOTS + 5] = counts(90); // i386:open
         cur[2 * NR_SLOTS + 1023] = counts(1_234); // x32:other, ties read
         Stats {
+            backend: "module",
             since_ns: 1_795_296_600_000_000_000,
             now_ns: 1_795_300_200_000_000_000,
             enabled_ns: 3_500_000_000_000,
@@ -494,7 +499,7 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0],
-            "# sagafs statistics since 2026-11-21T21:30:00Z (uptime 3600.0 s, \
+            "# sagafs statistics (backend module) since 2026-11-21T21:30:00Z (uptime 3600.0 s, \
              capture on 3500.0 s, rates over 2.0 s)"
         );
         assert_eq!(lines[1], "calls              502558  (500.0/s)");
@@ -550,6 +555,7 @@ mod tests {
         assert!(out.ends_with('\n'));
         assert_eq!(out.matches('\n').count(), 1);
         let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["backend"], "module");
         assert_eq!(v["since"], "2026-11-21T21:30:00.000000000Z");
         assert_eq!(v["total"]["calls"], 502_558);
         assert_eq!(v["total"]["rate"], 500.0);

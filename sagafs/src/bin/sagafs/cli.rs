@@ -1,5 +1,6 @@
 //! The command line:
-//! `sagafs [-f|--foreground] [-o OPTIONS] [SOURCE] MOUNTPOINT`, as a user,
+//! `sagafs [-f|--foreground] [--backend auto|module|bpf] [-o OPTIONS]
+//! [SOURCE] MOUNTPOINT`, as a user,
 //! mount(8) through mount.sagafs, or mount.fuse3 gives it.  The hidden
 //! `--daemon-child` marks the daemonized copy (see `daemonize`).
 
@@ -7,6 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Arg, ArgAction};
+use sagafs_mount::options::BackendChoice;
 
 /// The parsed command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,12 +19,16 @@ pub struct Cli {
     pub mountpoint: PathBuf,
     /// Internal: this is the daemonized copy reporting on stdout.
     pub daemon_child: bool,
+    /// `--backend`: overrides the `backend=` mount option.
+    pub backend: Option<BackendChoice>,
 }
 
 fn command() -> clap::Command {
     clap::Command::new("sagafs")
         .about("Mount the sagafs system call log as a file system")
-        .override_usage("sagafs [-f|--foreground] [-o OPTIONS] [SOURCE] MOUNTPOINT")
+        .override_usage(
+            "sagafs [-f|--foreground] [--backend auto|module|bpf] [-o OPTIONS] [SOURCE] MOUNTPOINT",
+        )
         .disable_version_flag(true)
         .arg(
             Arg::new("foreground")
@@ -37,6 +43,13 @@ fn command() -> clap::Command {
                 .value_name("OPTIONS")
                 .action(ArgAction::Append)
                 .help("Comma-separated mount options (see sagafs(8))"),
+        )
+        .arg(
+            Arg::new("backend")
+                .long("backend")
+                .value_name("auto|module|bpf")
+                .value_parser(|v: &str| BackendChoice::parse(v))
+                .help("Capture backend (overrides -o backend=; see sagafs(8))"),
         )
         .arg(
             Arg::new("daemon-child")
@@ -69,6 +82,7 @@ pub fn parse_args<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap
         options,
         mountpoint: paths.last().cloned().unwrap_or_default(),
         daemon_child: m.get_flag("daemon-child"),
+        backend: m.get_one::<BackendChoice>("backend").copied(),
     })
 }
 
@@ -96,6 +110,10 @@ mod tests {
         assert_eq!(c.options, "ro,allow_other");
         let c = args(&["sagafs", "--foreground", "/x"]).unwrap();
         assert!(c.foreground);
+        assert_eq!(c.backend, None);
+        let c = args(&["sagafs", "--backend", "bpf", "/x"]).unwrap();
+        assert_eq!(c.backend, Some(BackendChoice::Bpf));
+        assert!(args(&["sagafs", "--backend", "ebpf", "/x"]).is_err());
         assert!(args(&["sagafs"]).is_err());
         assert!(args(&["sagafs", "a", "b", "c"]).is_err());
         assert!(args(&["sagafs", "-x", "/m"]).is_err());

@@ -1,6 +1,6 @@
 //! `sagafs`: mounts the system call log.
 //!
-//! `sagafs [-f|--foreground] [-o OPTIONS] [SOURCE] MOUNTPOINT`
+//! `sagafs [-f|--foreground] [--backend auto|module|bpf] [-o OPTIONS] [SOURCE] MOUNTPOINT`
 //!
 //! The program: its command line (`cli`), daemonizing (`daemonize`), the
 //! guardian that removes the mount of a killed daemon (`guardian`), where
@@ -24,12 +24,10 @@ mod logging;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use fuser::SessionUnmounter;
 use nix::sys::signal::{SigSet, Signal};
 use sagafs::daemon::Daemon;
-use sagafs::device::Device;
 use sagafs::mount::{check_mountpoint, mount, Mounted};
 use sagafs_mount::options::{self, MountOptions};
 
@@ -106,11 +104,13 @@ fn serve(cli: &Cli, opts: &MountOptions) -> ExitCode {
     if let Err(e) = sigs.thread_block() {
         return report.fail(&format!("cannot block signals: {e}"));
     }
-    let device = match Device::open(&opts.device) {
-        Ok(d) => d,
-        Err(e) => return report.fail(&e.to_string()),
+    let choice = cli.backend.unwrap_or(opts.backend);
+    let backend = match sagafs::device::open_backend(choice, &opts.device) {
+        Ok(b) => b,
+        Err(e) => return report.fail(&e),
     };
-    let mut mounted = match mount(Arc::new(device), opts, &cli.mountpoint) {
+    log::info!("capture backend: {}", backend.kind());
+    let mut mounted = match mount(backend, opts, &cli.mountpoint) {
         Ok(m) => m,
         Err(e) => return report.fail(&e),
     };
