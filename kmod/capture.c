@@ -380,6 +380,40 @@ static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
 	smp_store_release(&st->gen, gen);
 }
 
+/* The rules' lazy access to a call's arguments and paths (see sagafs.h). */
+struct sagafs_fetch {
+	struct sagafs_rule_ctx ctx;
+	struct pt_regs *regs;
+	struct sagafs_call *call;
+	char *scratch;
+	u32 snaplen;
+	bool have;	/* args and paths already taken (exec) */
+};
+
+static void sagafs_fetch_call(struct sagafs_rule_ctx *ctx)
+{
+	struct sagafs_fetch *f = container_of(ctx, struct sagafs_fetch, ctx);
+	struct sagafs_call *call = f->call;
+
+	if (call->flags & SAGAFS_RF_ENTRY_LOST) {
+		memset(call->args, 0, sizeof(call->args));
+		call->len[0] = 0;
+		call->len[1] = 0;
+		call->path[0] = f->scratch;
+		call->path[1] = f->scratch;
+	} else if (!f->have) {
+		sagafs_get_args(f->regs, call);
+		sagafs_copy_paths(call, f->scratch, f->snaplen);
+	}
+	ctx->fetched = true;
+	ctx->args = call->args;
+	ctx->path[0] = call->path[0];
+	ctx->path[1] = call->path[1];
+	ctx->len[0] = call->len[0];
+	ctx->len[1] = call->len[1];
+	ctx->flags = call->flags;
+}
+
 /*
  * Count, filter and log one call.  call carries abi/slot/nr/ret and, when
  * have_args is set, args and paths already taken (exec).  Runs with
@@ -392,6 +426,7 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	const struct sagafs_kconf *k;
 	struct sagafs_pcpu_stats *st;
 	struct sagafs_counts *cnt;
+	struct sagafs_fetch f;
 	struct sagafs_record r;
 	struct sagafs_cpu *c;
 	bool err;
@@ -418,35 +453,35 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 
 	memset(&r, 0, sizeof(r));
 	r.ret = call->ret;
+	r.abi = call->abi;
+	r.nr = call->nr;
 	sagafs_fill_ident(&r);
 	if (!sagafs_pass(&k->user, &r))
 		goto filtered;
 
-	if (!have_args && !(call->flags & SAGAFS_RF_ENTRY_LOST)) {
-		sagafs_get_args(regs, call);
-		sagafs_copy_paths(call, c->scratch, k->user.snaplen);
-	}
-	if (call->flags & SAGAFS_RF_ENTRY_LOST) {
-		memset(call->args, 0, sizeof(call->args));
-		call->len[0] = 0;
-		call->len[1] = 0;
-		call->path[0] = c->scratch;
-		call->path[1] = c->scratch;
-	}
+	f = (struct sagafs_fetch){
+		.ctx = { .rec = &r, .slot = call->slot,
+			 .fetch = sagafs_fetch_call },
+		.regs = regs, .call = call, .scratch = c->scratch,
+		.snaplen = k->user.snaplen, .have = have_args,
+	};
+	if (!sagafs_rules_decide(&f.ctx))
+		goto filtered;
+	if (!f.ctx.fetched)
+		sagafs_fetch_call(&f.ctx);
 	r.type = SAGAFS_REC_SYSCALL;
 	r.flags = call->flags;
-	r.abi = call->abi;
 	r.cpu = smp_processor_id();
-	r.nr = call->nr;
 	r.time_ns = ktime_get_real_fast_ns();
 	memcpy(r.args, call->args, sizeof(r.args));
 	r.path_len[0] = call->len[0];
 	r.path_len[1] = call->len[1];
-	r.size = ALIGN(sizeof(r) + call->len[0] + call->len[1],
+	r.key_len = f.ctx.key_len;
+	r.size = ALIGN(sizeof(r) + call->len[0] + call->len[1] + r.key_len,
 		       SAGAFS_RECORD_ALIGN);
 
 	ret = sagafs_ring_write(c, &r, call->path[0], call->path[1],
-				k->user.wakeup_bytes);
+				f.ctx.key, k->user.wakeup_bytes);
 	if (!ret) {
 		cnt->logged++;
 		st->logged++;

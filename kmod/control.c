@@ -26,7 +26,7 @@
  * older version) is EINVAL; a larger one must have a zero tail and be at
  * most a page (E2BIG otherwise).
  */
-static int sagafs_copy_in(void *dst, size_t ksize, void __user *src)
+int sagafs_copy_in(void *dst, size_t ksize, void __user *src)
 {
 	u32 usize;
 
@@ -371,6 +371,8 @@ static int sagafs_change(unsigned int cmd, void __user *arg)
 		return -EPERM;
 	if (cmd == SAGAFS_IOC_SET_CONFIG)
 		return sagafs_set_config(arg);
+	if (cmd == SAGAFS_IOC_SET_RULES)
+		return sagafs_rules_set(arg);
 	mutex_lock(&sagafs.lock);
 	switch (cmd) {
 	case SAGAFS_IOC_RESET_STATS:
@@ -400,7 +402,10 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return sagafs_get_config(uarg);
 	case SAGAFS_IOC_GET_STATS:
 		return sagafs_get_stats(uarg);
+	case SAGAFS_IOC_GET_RULES:
+		return sagafs_rules_get(uarg);
 	case SAGAFS_IOC_SET_CONFIG:
+	case SAGAFS_IOC_SET_RULES:
 	case SAGAFS_IOC_RESET_STATS:
 	case SAGAFS_IOC_ENABLE:
 	case SAGAFS_IOC_DISABLE:

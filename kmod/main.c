@@ -81,13 +81,18 @@ static int __init sagafs_init(void)
 	ret = sagafs_control_init(ring_kb);
 	if (ret)
 		goto err_capture;
+	ret = sagafs_rules_init();
+	if (ret)
+		goto err_control;
 	ret = misc_register(&sagafs_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", SAGAFS_DEVICE_NAME, ret);
-		goto err_control;
+		goto err_rules;
 	}
 	return 0;
 
+err_rules:
+	sagafs_rules_exit();
 err_control:
 	sagafs_control_exit();
 err_capture:
@@ -107,6 +112,7 @@ static void __exit sagafs_exit(void)
 	mutex_unlock(&sagafs.lock);
 	/* Configurations replaced earlier are freed by RCU callbacks. */
 	rcu_barrier();
+	sagafs_rules_exit();
 	sagafs_control_exit();
 	sagafs_capture_exit();
 	sagafs_stats_exit();

@@ -7,6 +7,8 @@
  *            execve stash
  * ring.c     per-CPU rings: allocation, producer, mmap, poll, wake-ups
  * control.c  ioctls, config validation and RCU publication, enable/disable
+ * rules.c    rule sets: validation, RCU publication, SET/GET_RULES
+ * rulematch.c  rule evaluation for the capture path
  * stats.c    per-CPU counters and their summation
  */
 #ifndef _SAGAFS_INTERNAL_H
@@ -102,7 +104,8 @@ int sagafs_rings_init(u64 ring_size);
 void sagafs_rings_exit(void);
 int sagafs_rings_resize(u64 ring_size);
 int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
-		      const char *p0, const char *p1, u32 wakeup_bytes);
+		      const char *p0, const char *p1, const char *key,
+		      u32 wakeup_bytes);
 void sagafs_rings_sync(void);
 int sagafs_mmap(struct file *file, struct vm_area_struct *vma);
 __poll_t sagafs_poll(struct file *file, poll_table *pt);
@@ -118,8 +121,36 @@ void sagafs_capture_stop(void);
 int sagafs_control_init(u32 ring_kb);
 void sagafs_control_exit(void);
 long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int sagafs_copy_in(void *dst, size_t ksize, void __user *src);
 int sagafs_enable_locked(void);
 void sagafs_disable_locked(void);
+
+/*
+ * rules.c.  What the rules see of one call.  The caller fills rec (ids,
+ * comm, abi, nr, ret, namespaces), slot and fetch; fetch fills args, path,
+ * len and flags (SAGAFS_RF_PATH* bits) and sets fetched, and is called at
+ * most once, the first time a condition needs them.  On a "log" decision
+ * key and key_len hold the deciding rule's key, valid until preemption is
+ * enabled again.
+ */
+struct sagafs_rule_ctx {
+	const struct sagafs_record *rec;
+	u32 slot;
+	void (*fetch)(struct sagafs_rule_ctx *ctx);
+	bool fetched;
+	const unsigned long *args;
+	const char *path[2];
+	u16 len[2];
+	u32 flags;
+	const char *key;
+	u8 key_len;
+};
+
+int sagafs_rules_init(void);
+void sagafs_rules_exit(void);
+int sagafs_rules_set(void __user *arg);
+int sagafs_rules_get(void __user *arg);
+bool sagafs_rules_decide(struct sagafs_rule_ctx *ctx);
 
 /* stats.c */
 int sagafs_stats_init(void);
