@@ -10,12 +10,16 @@
 //! - `format`: the text and JSON renderings of records and stats, and the
 //!   escaping of untrusted bytes.
 //! - `config`: the `key = value` configuration language.
+//! - `rules`: the rule language, its compiled (kernel) form and evaluator,
+//!   and the auditd import.
+//! - `container`: cgroup ids to cgroup paths and container identity.
 //! - `options`: the mount option string (`-o`), shared with mount.sagafs.
 //! - `daemon`: collector, retention, stream fan-out, start-up.
 //! - `tree`: the file tree and its semantics, without FUSE.
 //! - `fuse`: the fuser adapter over `tree`.
 
 pub mod config;
+pub mod container;
 pub mod daemon;
 pub mod device;
 pub mod format;
@@ -23,4 +27,5 @@ pub mod fuse;
 pub mod names;
 pub mod options;
 pub mod record;
+pub mod rules;
 pub mod tree;
