@@ -2,8 +2,8 @@
 //! mmap, poll) and the only one with `unsafe` code.
 //!
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
-//!   `config`/`set_config`, `stats`/`reset_stats`, `enable`/`disable`,
-//!   `map` (the ring consumer) and `wait`. [`Device`] is the real one;
+//!   `config`/`set_config`, `rules`/`set_rules`, `stats`/`reset_stats`,
+//!   `enable`/`disable`, `map` (the ring consumer) and `wait`. [`Device`] is the real one;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
 //!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
@@ -34,6 +34,7 @@ pub use real::Device;
 pub use ring::ConsumerStats;
 
 use crate::record::Item;
+use crate::rules::{RuleSet, RulesInForce};
 
 /// Why `wait` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +74,10 @@ pub trait Backend: Send + Sync {
     fn config(&self) -> Result<sagafs_config, DeviceError>;
     /// Applies a whole configuration atomically, or changes nothing.
     fn set_config(&self, cfg: &sagafs_config) -> Result<(), DeviceError>;
+    /// Replaces the rule set atomically (SET_RULES), or changes nothing.
+    fn set_rules(&self, set: &RuleSet) -> Result<(), DeviceError>;
+    /// The rule set in force with its hit counts (GET_RULES).
+    fn rules(&self) -> Result<RulesInForce, DeviceError>;
     /// All counters, with per-CPU and per-syscall arrays.
     fn stats(&self) -> Result<Stats, DeviceError>;
     /// Zeroes the counters and restarts `reset_ns`.
