@@ -27,7 +27,7 @@ DEPMOD ?= /sbin/depmod
 
 SAGAFS_MAN4 := man/sagafs.4
 SAGAFS_MAN5 := man/sagafs.5
-SAGAFS_MAN8 := man/sagafs.8 man/mount.sagafs.8
+SAGAFS_MAN8 := man/sagafs.8 man/mount.sagafs.8 man/sagafs-rules.8
 
 .PHONY: install install-files uninstall
 
@@ -39,6 +39,7 @@ install-files:
 	$(INSTALL) -D -m 0644 kmod/sagafs.ko $(DESTDIR)$(MODDIR)/sagafs.ko
 	$(INSTALL) -D -m 0755 $(RUST_OUT)/sagafs $(DESTDIR)$(SBINDIR)/sagafs
 	$(INSTALL) -D -m 0755 $(RUST_OUT)/mount-sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs
+	$(INSTALL) -D -m 0755 $(RUST_OUT)/sagafs-rules $(DESTDIR)$(SBINDIR)/sagafs-rules
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0644 $(SAGAFS_MAN4) $(DESTDIR)$(MANDIR)/man4/
 	$(INSTALL) -m 0644 $(SAGAFS_MAN5) $(DESTDIR)$(MANDIR)/man5/
@@ -60,7 +61,7 @@ install-files:
 
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/sagafs.ko
-	rm -f $(DESTDIR)$(SBINDIR)/sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs
+	rm -f $(DESTDIR)$(SBINDIR)/sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs $(DESTDIR)$(SBINDIR)/sagafs-rules
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man4/,$(notdir $(SAGAFS_MAN4)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(SAGAFS_MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(SAGAFS_MAN8)))

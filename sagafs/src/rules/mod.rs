@@ -12,8 +12,10 @@
 //! - [`set`]: that form and the kernel's validation of it;
 //! - [`eval`]: the kernel's evaluation, in Rust (the device double);
 //! - [`classes`]: syscall classes (`class=`, `perm=`);
+//! - [`audit`]: auditd rules to sagafs rules (`sagafs-rules --from-audit`);
 //! - [`lex`], [`error`]: words, values, errors naming line and word.
 
+pub mod audit;
 pub mod classes;
 pub mod compile;
 pub mod error;
