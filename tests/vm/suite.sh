@@ -48,6 +48,8 @@ for t in "$bin"/vm_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t" --test-threads=1
 done
+# Raw SET_RULES/GET_RULES: malformed and random sets; leaves no rules.
+run kmod-rules target/vm/kmod/rules_test
 run e2e tests/vm/e2e.sh
 # The ABI tests expect the module's load-time defaults: the daemon tests
 # leave their config behind (it outlives the daemon, by design); the
