@@ -435,6 +435,30 @@ mod tests {
         assert!(has(&r, 0, 89) && has(&r, 0, 2)); // readlink, open
     }
 
+    /// sagafs(5) lists every class with exactly its members.
+    #[test]
+    fn the_manual_lists_the_classes() {
+        let man = include_str!("../../../man/sagafs.5");
+        let section = man
+            .split(".Ss Classes\n")
+            .nth(1)
+            .and_then(|s| s.split("\n.El\n").next())
+            .expect("sagafs(5) has a Classes list");
+        let mut documented = Vec::new();
+        let mut name = None;
+        for line in section.lines() {
+            if let Some(n) = line.strip_prefix(".It Cm ") {
+                name = Some(n);
+            } else if let Some(list) = line.strip_prefix(".Li ") {
+                let members: Vec<&str> = list.split(" , ").collect();
+                documented.push((name.take().expect("a list after .It"), members));
+            }
+        }
+        let code: Vec<(&str, Vec<&str>)> =
+            CLASSES.iter().map(|(n, l)| (*n, l.to_vec())).collect();
+        assert_eq!(documented, code);
+    }
+
     #[test]
     fn bitmap_algebra() {
         let mut a = EMPTY;
