@@ -454,8 +454,7 @@ mod tests {
                 documented.push((name.take().expect("a list after .It"), members));
             }
         }
-        let code: Vec<(&str, Vec<&str>)> =
-            CLASSES.iter().map(|(n, l)| (*n, l.to_vec())).collect();
+        let code: Vec<(&str, Vec<&str>)> = CLASSES.iter().map(|(n, l)| (*n, l.to_vec())).collect();
         assert_eq!(documented, code);
     }
 

@@ -382,7 +382,8 @@ fn refused(f: impl FnOnce(&mut RuleSet)) -> String {
 #[test]
 fn validation_refuses_malformed_sets() {
     valid().validate().unwrap();
-    let checks: Vec<(Box<dyn FnOnce(&mut RuleSet)>, &str)> = vec![
+    type Mutation = Box<dyn FnOnce(&mut RuleSet)>;
+    let checks: Vec<(Mutation, &str)> = vec![
         (Box::new(|s| s.flags = 2), "flags"),
         (Box::new(|s| s.rules[0].action = 3), "action"),
         (Box::new(|s| s.rules[1].nr_conds = 2), "conditions"),
