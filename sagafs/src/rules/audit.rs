@@ -612,10 +612,14 @@ mod tests {
         let t = translate(
             "# comment\n-D\n-b 8192\n\n-a always,exit -S all -F uid=1\n-A always,exit -S all -F uid=2\n-A never,exit -S all -F uid=3\n",
         );
-        let out: Vec<_> = t
-            .lines
-            .iter()
-            .map(|l| (l.number, l.outcome.clone()))
+        assert!(t.complete());
+        // In file order as translated...
+        let numbers: Vec<usize> = t.lines.iter().map(|l| l.number).collect();
+        assert_eq!(numbers, vec![2, 3, 5, 6, 7]);
+        // ...and in the order auditctl leaves them: each -A in front.
+        let out: Vec<_> = in_load_order(t.lines.into_iter().map(|l| ((), l)).collect())
+            .into_iter()
+            .map(|(_, l)| (l.number, l.outcome))
             .collect();
         assert!(matches!(out[0], (7, Outcome::Rule(ref r)) if r == "never uid=3"));
         assert!(matches!(out[1], (6, Outcome::Rule(ref r)) if r == "always uid=2"));
