@@ -123,7 +123,7 @@ static int sagafs_check_string(const struct sagafs_ruleset *rs,
 			       const struct sagafs_rule_cond *c,
 			       const struct sagafs_field_info *fi)
 {
-	const char *s = rs->strings + c->str_off;
+	const char *s;
 
 	if (c->lo || c->hi) {
 		sagafs_rules_reject("field %u: a string with numbers", c->field);
@@ -135,6 +135,7 @@ static int sagafs_check_string(const struct sagafs_ruleset *rs,
 				    c->field, c->str_len, c->str_off);
 		return -EINVAL;
 	}
+	s = rs->strings + c->str_off;
 	if (memchr(s, 0, c->str_len) || (fi->slash && s[0] != '/') ||
 	    (fi->no_slash && memchr(s, '/', c->str_len))) {
 		sagafs_rules_reject("field %u: bad string bytes", c->field);
