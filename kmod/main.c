@@ -110,7 +110,10 @@ static void __exit sagafs_exit(void)
 	mutex_lock(&sagafs.lock);
 	sagafs_disable_locked();
 	mutex_unlock(&sagafs.lock);
-	/* Configurations replaced earlier are freed by RCU callbacks. */
+	/*
+	 * Configurations replaced earlier are freed by RCU callbacks, rule
+	 * sets by RCU work queued from them.
+	 */
 	rcu_barrier();
 	sagafs_rules_exit();
 	sagafs_control_exit();

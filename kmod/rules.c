@@ -5,8 +5,9 @@
  * sagafs: rule sets.  A set arrives from SET_RULES as three arrays (rules,
  * conditions, strings), is validated completely (every offset and length
  * checked before it is used) before anything changes, and is published
- * with RCU; the set it replaces is freed after a grace period, or by the
- * last GET_RULES still copying it out.  rulematch.c evaluates it.
+ * with RCU; the set it replaces is freed after a grace period (by an RCU
+ * work item, so SET_RULES does not wait for one), or later by the last
+ * GET_RULES still copying it out.  rulematch.c evaluates it.
  */
 #include <linux/kernel.h>
 #include <linux/kref.h>
@@ -15,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include "rules.h"
 
 #define sagafs_rules_reject(fmt, ...) \
@@ -23,6 +25,7 @@
 struct sagafs_ruleset __rcu *sagafs_ruleset;
 char **sagafs_rule_buf;
 static u64 sagafs_rules_generation;	/* under sagafs.lock */
+static struct workqueue_struct *sagafs_rules_wq;	/* retires old sets */
 
 /* ---- sets: allocation and release ---- */
 
@@ -36,6 +39,18 @@ static void sagafs_ruleset_free(struct sagafs_ruleset *rs)
 static void sagafs_ruleset_release(struct kref *ref)
 {
 	sagafs_ruleset_free(container_of(ref, struct sagafs_ruleset, ref));
+}
+
+/*
+ * A grace period after the set was replaced no probe sees it any more;
+ * this runs then, in process context, on sagafs_rules_wq.
+ */
+static void sagafs_ruleset_retire(struct work_struct *work)
+{
+	struct sagafs_ruleset *rs = container_of(to_rcu_work(work),
+						 struct sagafs_ruleset, retire);
+
+	kref_put(&rs->ref, sagafs_ruleset_release);
 }
 
 /* One allocation holds the rules, the conditions, first[] and strings. */
@@ -353,9 +368,9 @@ static void sagafs_ruleset_publish(struct sagafs_ruleset *rs)
 	old = rcu_replace_pointer(sagafs_ruleset, rs,
 				  lockdep_is_held(&sagafs.lock));
 	mutex_unlock(&sagafs.lock);
-	/* No probe can still see old: it is GET_RULES' or no one's. */
-	synchronize_rcu();
-	kref_put(&old->ref, sagafs_ruleset_release);
+	/* After a grace period old is GET_RULES' or no one's. */
+	INIT_RCU_WORK(&old->retire, sagafs_ruleset_retire);
+	queue_rcu_work(sagafs_rules_wq, &old->retire);
 }
 
 int sagafs_rules_set(void __user *arg)
@@ -548,23 +563,36 @@ int sagafs_rules_init(void)
 	struct sagafs_ruleset *rs;
 	int ret;
 
+	sagafs_rules_wq = alloc_workqueue("sagafs_rules", 0, 0);
+	if (!sagafs_rules_wq)
+		return -ENOMEM;
 	ret = sagafs_rule_bufs_alloc();
 	if (ret)
-		return ret;
+		goto err_wq;
 	rs = sagafs_ruleset_alloc(0, 0, 0);
 	if (!rs) {
-		sagafs_rule_bufs_free();
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto err_bufs;
 	}
 	RCU_INIT_POINTER(sagafs_ruleset, rs);
 	return 0;
+err_bufs:
+	sagafs_rule_bufs_free();
+err_wq:
+	destroy_workqueue(sagafs_rules_wq);
+	return ret;
 }
 
-/* Capture is off and no probe runs. */
+/*
+ * Capture is off, no probe runs and the caller has waited for RCU
+ * callbacks (rcu_barrier()), so every retired set is queued: the
+ * workqueue's destruction runs them.
+ */
 void sagafs_rules_exit(void)
 {
 	struct sagafs_ruleset *rs = rcu_dereference_protected(sagafs_ruleset, 1);
 
+	destroy_workqueue(sagafs_rules_wq);
 	RCU_INIT_POINTER(sagafs_ruleset, NULL);
 	if (rs)
 		kref_put(&rs->ref, sagafs_ruleset_release);

@@ -10,6 +10,7 @@
 #include <linux/limits.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include "sagafs.h"
 
 /* Per-CPU buffer of 2 * SAGAFS_RULE_BUF_HALF: executable path, cgroup path */
@@ -23,6 +24,7 @@
  */
 struct sagafs_ruleset {
 	struct kref ref;
+	struct rcu_work retire;		/* frees it a grace period after */
 	u32 flags;
 	u32 nr_rules;
 	u32 nr_conds;
