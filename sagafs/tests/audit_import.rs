@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sagafs::device::abi;
+use sagafs::abi;
 use sagafs::record::Abi;
 use sagafs::rules::{compile_text, decide, Call, PathArg};
 

@@ -13,9 +13,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sagafs::device::{abi, sagafs_config, Backend, Consumer, Device};
+use sagafs::abi;
+use sagafs::device::{sagafs_config, set_capture, Backend, Consumer, Device};
 use sagafs::names;
-use sagafs::record::{Item, Record};
+use sagafs::record::{ItemRef, Items, RecordRef};
 use sagafs::rules::{compile_text, RuleSet};
 
 const ACTIONS: &str = env!("CARGO_BIN_EXE_sagafs-actions");
@@ -40,12 +41,12 @@ struct Restore<'a>(&'a Device);
 impl Drop for Restore<'_> {
     fn drop(&mut self) {
         let _ = self.0.set_rules(&RuleSet::default());
-        let _ = self.0.disable();
+        let _ = set_capture(self.0, false);
     }
 }
 
 fn configure(dev: &Device) {
-    dev.disable().expect("DISABLE");
+    set_capture(dev, false).expect("capture off");
     let mut cfg = sagafs_config {
         flags: abi::CFG_ENABLED | abi::CFG_EXCLUDE_SELF,
         snaplen: abi::SNAPLEN_DEFAULT,
@@ -58,8 +59,8 @@ fn configure(dev: &Device) {
     dev.set_config(&cfg).expect("SET_CONFIG");
 }
 
-fn drain_all(c: &mut dyn Consumer) -> Vec<Item> {
-    let mut out = Vec::new();
+fn drain_all(c: &mut dyn Consumer) -> Items {
+    let mut out = Items::new();
     while c.drain(&mut out) > 0 {}
     out
 }
@@ -140,18 +141,20 @@ fn go(mut r: Running) {
     assert!(st.success(), "sagafs-actions failed: {st}");
 }
 
-fn path0(r: &Record) -> String {
-    r.paths[0].as_ref().map_or(String::new(), |p| {
-        String::from_utf8_lossy(&p.bytes).into_owned()
+fn path0(r: &RecordRef) -> String {
+    r.paths[0].map_or(String::new(), |p| {
+        String::from_utf8_lossy(p.bytes).into_owned()
     })
 }
 
 /// (call, path with the test directory shown as D, key).
-fn summary(r: &Record, dir: &str) -> (String, String, String) {
+type Summary = (String, String, String);
+
+fn summary(r: &RecordRef, dir: &str) -> Summary {
     (
         names::name(r.abi, r.nr).into_owned(),
         path0(r).replace(dir, "D"),
-        String::from_utf8_lossy(&r.key).into_owned(),
+        String::from_utf8_lossy(r.key).into_owned(),
     )
 }
 
@@ -170,7 +173,7 @@ impl Fixture<'_> {
         opts: &[String],
         rules: impl Fn(&Running) -> String,
         actions: &[&str],
-    ) -> Vec<(String, String, String)> {
+    ) -> Vec<Summary> {
         let d = format!("{}/", self.dir);
         let actions: Vec<String> = actions.iter().map(|a| a.replace("D/", &d)).collect();
         let r = spawn(&[], opts, &actions);
@@ -183,15 +186,15 @@ impl Fixture<'_> {
         drain_all(self.rings.as_mut())
             .iter()
             .filter_map(|i| match i {
-                Item::Record(rec) if rec.pid == pid => Some(summary(rec, &self.dir)),
-                Item::Lost { count, .. } => panic!("{count} records lost"),
+                ItemRef::Record(rec) if rec.pid == pid => Some(summary(&rec, &self.dir)),
+                ItemRef::Dropped { count, .. } => panic!("{count} records lost"),
                 _ => None,
             })
             .collect()
     }
 }
 
-fn t(call: &str, path: &str, key: &str) -> (String, String, String) {
+fn t(call: &str, path: &str, key: &str) -> Summary {
     (call.to_string(), path.to_string(), key.to_string())
 }
 
@@ -245,7 +248,7 @@ fn every_condition_kind() {
     let dev = open();
     let _r = Restore(&dev);
     let mut f = fixture(&dev, "conds");
-    let none: Vec<(String, String, String)> = Vec::new();
+    let none: Vec<Summary> = Vec::new();
     let my_auid = std::fs::read_to_string("/proc/self/loginuid")
         .unwrap()
         .trim()
@@ -255,7 +258,7 @@ fn every_condition_kind() {
     let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let x = ["open:D/a/x"];
     let one = |k: &str| vec![t("openat", "D/a/x", k)];
-    type Case<'c> = (Vec<String>, String, Vec<(String, String, String)>);
+    type Case<'c> = (Vec<String>, String, Vec<Summary>);
     let cases: Vec<Case> = vec![
         // ids, set by the parent before it forks the acting child
         (
@@ -335,7 +338,7 @@ fn every_condition_kind() {
     assert_eq!(got, none);
     // result: an errno; paths: exact, prefix, directory, negated
     let acts = ["open:D/a/x", "open:D/a/nothing", "open:D/ab/y", "open:D/a"];
-    let cases: Vec<(&str, Vec<(String, String, String)>)> = vec![
+    let cases: Vec<(&str, Vec<Summary>)> = vec![
         (
             "always result=ENOENT key=e",
             vec![t("openat", "D/a/nothing", "e")],
@@ -589,21 +592,9 @@ fn containers_made_in_the_guest() {
         let host_pid = h.pid;
         go(h);
         let items = drain_all(f.rings.as_mut());
-        let ctr: Vec<&Record> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Record(r) if r.cgroup_id == cg_id => Some(r),
-                _ => None,
-            })
-            .collect();
-        let host: Vec<&Record> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Record(r) if r.pid == host_pid => Some(r),
-                _ => None,
-            })
-            .collect();
-        let calls = |rs: &[&Record]| rs.iter().map(|r| summary(r, &f.dir)).collect::<Vec<_>>();
+        let ctr: Vec<RecordRef> = items.records().filter(|r| r.cgroup_id == cg_id).collect();
+        let host: Vec<RecordRef> = items.records().filter(|r| r.pid == host_pid).collect();
+        let calls = |rs: &[RecordRef]| rs.iter().map(|r| summary(r, &f.dir)).collect::<Vec<_>>();
         let want = vec![t("openat", "D/c/x", "k"), t("fchmodat", "D/c/x", "k")];
         assert_eq!(
             calls(&ctr),

@@ -20,8 +20,19 @@
  *       PROT_WRITE is refused (EPERM) and cannot be mprotect'ed writable.
  *
  * Every mmap call must be MAP_SHARED and lie inside one of the two
- * regions.  Only one open file may map the rings at a time (the consumer);
- * another one gets EBUSY until the consumer's file is released.
+ * regions (EINVAL otherwise, also for an offset whose byte value
+ * overflows).  PROT_EXEC is refused (EPERM) and cannot be added with
+ * mprotect.  The rings hold every user's paths and argument registers:
+ * mapping them takes a descriptor opened for writing (EACCES otherwise)
+ * by a holder of CAP_SYS_ADMIN in the initial user namespace (EPERM
+ * otherwise; the capability of the opener, checked against the file's
+ * credentials).  An O_RDONLY descriptor can query (GET_INFO, GET_CONFIG,
+ * GET_STATS, ABI_VERSION) and poll, nothing more.  Only one open file
+ * may map the rings at a time (the consumer); another one gets EBUSY until
+ * the consumer's file is released.  The consumer's process (for
+ * consumer_pid and SAGAFS_CFG_EXCLUDE_SELF) is the one that mapped first
+ * through that file, held by identity: a process that later gets its
+ * number is not the consumer.
  *
  * Ring protocol (one ring per CPU, one producer: the probe on that CPU):
  *
@@ -86,8 +97,14 @@
 #define SAGAFS_REC_PAD		2	/* filler up to the end of the area */
 
 /* struct sagafs_record.flags */
-#define SAGAFS_RF_NORETURN	(1U << 0) /* taken at entry (exit, exit_group); ret is 0 */
-#define SAGAFS_RF_ENTRY_LOST	(1U << 1) /* execve state from entry lost: args and paths absent */
+/*
+ * Taken at entry: exit and exit_group, which never return, and
+ * rt_sigreturn and sigreturn, which return to the interrupted code; ret is
+ * 0 and args are the registers at entry.
+ */
+#define SAGAFS_RF_NORETURN	(1U << 0)
+/* Retired: execve state from entry lost.  This module never sets it. */
+#define SAGAFS_RF_ENTRY_LOST	(1U << 1)
 #define SAGAFS_RF_PATH0		(1U << 2) /* path 0 was captured (may be empty) */
 #define SAGAFS_RF_PATH1		(1U << 3) /* path 1 was captured (may be empty) */
 #define SAGAFS_RF_PATH0_TRUNC	(1U << 4) /* path 0 longer than snaplen, cut */
@@ -95,19 +112,49 @@
 #define SAGAFS_RF_PATH0_FAULT	(1U << 6) /* path 0 pointer unreadable without faulting */
 #define SAGAFS_RF_PATH1_FAULT	(1U << 7)
 /*
- * Path 0 is the path the kernel resolved (d_path of the file the call
- * opened, or of the executable a successful execve loaded), not a copy
- * of user memory.
+ * Which paths come from where.  Without SAGAFS_RF_PATH0_RESOLVED a path
+ * is a copy of the call's path argument from user memory, taken when the
+ * record is made (at exit): the kernel read the argument earlier, and a
+ * thread sharing the memory may have rewritten it in between.  With it,
+ * path 0 is the path the kernel resolved, as the task sees it (its root
+ * and mount namespace; " (deleted)" appended for an unlinked file), from
+ * d_path():
+ *  - open, openat, openat2, creat that returned a descriptor: the file
+ *    that descriptor refers to when the record is made.  A thread sharing
+ *    the descriptor table can close it and open another file under the
+ *    same number in between; the record then names that file.  Without
+ *    the flag (descriptor already closed, path longer than PATH_MAX) the
+ *    path is the user copy.
+ *  - execve, execveat that succeeded: the program the kernel ran (the new
+ *    image's executable), with path 1 the new image's argv
+ *    (SAGAFS_RF_ARGV) and args all zero (the registers belong to the new
+ *    image).  nr and abi are those of the call, even though the kernel
+ *    reports a successful exec as the new image's execve.
+ * Failed opens and execs and all other calls carry user copies.
  */
 #define SAGAFS_RF_PATH0_RESOLVED (1U << 8)
-#define SAGAFS_RF_PATH1_RESOLVED (1U << 9)
-/* Path 1 holds the new image's argv, each argument NUL terminated. */
+#define SAGAFS_RF_PATH1_RESOLVED (1U << 9)	/* not set by this module */
+/*
+ * Path 1 holds the new image's argv from its argument area: each argument
+ * NUL terminated, the whole cut at snaplen (SAGAFS_RF_PATH1_TRUNC).
+ */
 #define SAGAFS_RF_ARGV		(1U << 10)
-/* The call was not executed: skipped by seccomp or by a tracer. */
+/*
+ * The call was not executed: seccomp skipped it (SECCOMP_RET_ERRNO, _TRAP,
+ * _USER_NOTIF answered without CONTINUE, a tracer at its seccomp stop), a
+ * tracer cancelled it at its syscall-entry stop (nr is then -1, as it is
+ * for a caller that asks for call -1) or emulates it (PTRACE_SYSEMU).  ret
+ * is what the skipper set.  Not flagged: a call whose tracer resumed it
+ * from a PTRACE_SYSEMU stop with another request, a call cancelled
+ * because the task was killed at its syscall-entry stop, and seccomp skips
+ * beyond the return probe's instances (counted: skip_unflagged).
+ */
 #define SAGAFS_RF_SKIPPED	(1U << 11)
 /*
  * The capture backend cannot resolve paths: the paths of a call for which
- * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory.
+ * the module would set SAGAFS_RF_PATH0_RESOLVED are copies of user memory
+ * (for a successful exec: no path 0).  The module sets it on PREEMPT_RT
+ * kernels, where d_path() may sleep.
  */
 #define SAGAFS_RF_UNRESOLVED	(1U << 12)
 
@@ -125,7 +172,8 @@
  * inode numbers of the task's pid and mount namespaces (as in
  * /proc/PID/ns/), cgroup_id the id of its cgroup v2 (the inode number of
  * the cgroup's directory in cgroup2fs; 0 without cgroup v2).  time_ns is
- * CLOCK_REALTIME.  args are the six raw argument registers of the ABI.
+ * CLOCK_REALTIME.  args are the six raw argument registers of the ABI
+ * (zero for a successful exec).
  * key_len bytes of key (the key of the rule that logged the record, not
  * NUL terminated) follow the paths.
  */
@@ -188,11 +236,18 @@ struct sagafs_ring_ctrl {
 
 /* ------------------------------------------------------------------ */
 /* Ioctl structures.  Each starts with its own size: the caller sets it
- * to the size it knows and the kernel reports its own back.  A larger
- * size (a newer caller) is accepted when the tail the kernel does not know
- * is zero (E2BIG otherwise, or when it exceeds a page).  A smaller size is
- * EINVAL: ABI version 1 has no older layout; later versions will accept
- * the sizes of earlier ones, treating the missing fields as zero.
+ * to the size it knows and the kernel reports its own back, writing no
+ * more than its own size.  A larger size (a newer caller) is accepted when
+ * the tail the kernel does not know is zero (E2BIG otherwise, or when it
+ * exceeds a page).  A smaller size is EINVAL: ABI version 2 has no older
+ * layout; later versions will accept the sizes of earlier ones, treating
+ * the missing fields as zero.
+ *
+ * The size rule: the requests that carry these structures (GET_INFO,
+ * GET_CONFIG, SET_CONFIG, GET_STATS) are matched on type and number only,
+ * never on the size encoded in the request, which a larger structure
+ * changes; the size comes from the structure.  The other requests match
+ * exactly.
  */
 
 struct sagafs_info {
@@ -211,7 +266,7 @@ struct sagafs_info {
 	__u32 nr_slots;		/* SAGAFS_NR_SLOTS */
 	__u32 nr_abis;		/* SAGAFS_NR_ABIS */
 	__u32 snaplen_max;	/* SAGAFS_SNAPLEN_MAX */
-	__u32 consumer_pid;	/* tgid that maps the rings, 0 if none */
+	__u32 consumer_pid;	/* consumer's process (caller's pid ns), 0 if none */
 };
 
 /* struct sagafs_config.flags */
@@ -226,7 +281,10 @@ struct sagafs_info {
 
 /*
  * Capture configuration.  SET_CONFIG validates the whole structure and
- * either applies all of it atomically or changes nothing.
+ * either applies all of it atomically or changes nothing: when a later
+ * step fails (new rings cannot be allocated: ENOMEM; the tracepoints
+ * cannot be attached) GET_CONFIG and GET_INFO report what they did before.
+ * A rejection is reported through errno only, not in the kernel log.
  *
  * A record is logged when its slot's bit is set in syscalls[abi] and clear
  * in exclude_syscalls[abi], its pid (tgid) is in pids (when nr_pids > 0)
@@ -236,7 +294,9 @@ struct sagafs_info {
  * ring_kb may change only while capture is off and no one maps the rings
  * (EBUSY otherwise).  snaplen 0 disables path capture.  wakeup_bytes is
  * the poll watermark: a waiter wakes once a ring holds more than that many
- * unread bytes (0: any record).
+ * unread bytes (0: any record).  It is at most a quarter of the ring
+ * (ring_kb * 256, EINVAL above): the write that crosses the watermark then
+ * always fits, so a waiter wakes before any record is dropped.
  */
 struct sagafs_config {
 	__u32 size;
@@ -261,13 +321,23 @@ struct sagafs_config {
 	char exclude_comms[SAGAFS_MAX_COMMS][SAGAFS_COMM_LEN];
 };
 
-/* Counters of one syscall slot (summed over CPUs). */
+/*
+ * Counters of one syscall slot (summed over CPUs).  The counting rules:
+ * a call counts once, when its record is made (at exit, or at entry for
+ * SAGAFS_RF_NORETURN calls), under the number and ABI it was made with.
+ * The child's first return from fork, vfork, clone and clone3 is not a
+ * call: neither counted nor logged.  rt_sigreturn and sigreturn count at
+ * entry; their exit (which the kernel reports as number -1) is not
+ * counted again.  Numbers outside [0, SAGAFS_SLOT_OTHER) count in slot
+ * SAGAFS_SLOT_OTHER; -1 there means a skipped call (SAGAFS_RF_SKIPPED).
+ */
 struct sagafs_counts {
 	__u64 calls;		/* completed calls seen while capture was on */
 	__u64 errors;		/* of calls: ret in [-4095, -1] */
 	__u64 logged;		/* of calls: written to a ring */
 	__u64 filtered;		/* of calls: not logged because of the config */
 	__u64 dropped;		/* of calls: passed the filters, ring full */
+	__u64 skipped;		/* of calls: not executed (SAGAFS_RF_SKIPPED) */
 };
 
 struct sagafs_cpu_stats {
@@ -301,6 +371,12 @@ struct sagafs_stats {
 	__u64 bad_tail;		/* records dropped because of a bogus tail */
 	__u64 reset_ns;		/* CLOCK_REALTIME of load or last RESET_STATS */
 	__u64 enabled_ns;	/* time capture has been on since reset_ns */
+	/*
+	 * Calls seccomp may have skipped without SAGAFS_RF_SKIPPED: more tasks
+	 * were inside __secure_computing() at once than the return probe
+	 * follows.
+	 */
+	__u64 skip_unflagged;
 };
 
 /* ------------------------------------------------------------------ */
@@ -487,8 +563,9 @@ struct sagafs_rules {
 };
 
 /* ------------------------------------------------------------------ */
-/* Requests.  Queries are open to any opener; changes need CAP_SYS_ADMIN
- * (EPERM).  Unknown requests: ENOTTY.  Bad pointers: EFAULT.  Invalid
+/* Requests.  Queries are open to any opener; changes need a descriptor
+ * opened for writing (EBADF) and CAP_SYS_ADMIN (EPERM).  Unknown requests:
+ * ENOTTY.  Bad pointers: EFAULT.  Invalid
  * values: EINVAL, nothing changed.
  */
 
@@ -500,8 +577,10 @@ struct sagafs_rules {
 #define SAGAFS_IOC_SET_CONFIG	_IOW(SAGAFS_IOC_MAGIC, 0x03, struct sagafs_config)
 #define SAGAFS_IOC_GET_STATS	_IOWR(SAGAFS_IOC_MAGIC, 0x04, struct sagafs_stats)
 #define SAGAFS_IOC_RESET_STATS	_IO(SAGAFS_IOC_MAGIC, 0x05)
-#define SAGAFS_IOC_ENABLE	_IO(SAGAFS_IOC_MAGIC, 0x06)
-#define SAGAFS_IOC_DISABLE	_IO(SAGAFS_IOC_MAGIC, 0x07)
+/*
+ * 0x06 and 0x07 were ENABLE and DISABLE; retired (ENOTTY), never to be
+ * reused.  SET_CONFIG's SAGAFS_CFG_ENABLED is the one switch.
+ */
 #define SAGAFS_IOC_SET_RULES	_IOW(SAGAFS_IOC_MAGIC, 0x08, struct sagafs_rules)
 #define SAGAFS_IOC_GET_RULES	_IOWR(SAGAFS_IOC_MAGIC, 0x09, struct sagafs_rules)
 

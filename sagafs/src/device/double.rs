@@ -2,7 +2,7 @@
 //! host runs: heap memory laid out exactly like the kernel's mmap regions
 //! (one control page per CPU, then one data area per CPU) and a producer
 //! that writes the same ring bytes the kernel does (records from
-//! `record::encode`, pads at the wrap, head then next_seq published with
+//! `record::Builder::encode_into`, pads at the wrap, head then next_seq published with
 //! store-release, a seq taken by every record that passes the filters,
 //! drops counted when the ring is full or the tail is bogus). The real
 //! consumer code reads it.
@@ -16,8 +16,9 @@
 //! filtered + dropped, per syscall and per CPU). What the kernel reads
 //! from the task rather than the call (the executable's path, the cgroup
 //! path of a cgroup id) comes from [`DeviceDouble::set_exe`] and
-//! [`DeviceDouble::set_cgroup_path`]. Records enter through [`DeviceDouble::inject`]; `wait` is woken
-//! through a pipe once a ring holds more than `wakeup_bytes`.
+//! [`DeviceDouble::set_cgroup_path`]. Records enter through
+//! [`DeviceDouble::inject`]; `wait` is woken through a pipe once a ring
+//! holds more than `wakeup_bytes`.
 //!
 //! The `poke_*` methods write raw bytes or control words to simulate a
 //! corrupt ring or a misbehaving consumer.
@@ -30,22 +31,23 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use parking_lot::Mutex;
 
-use super::abi::{
-    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
-};
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
-use crate::record::{self, Abi, CapturedPath, Record};
+use crate::abi::{
+    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
+};
+use crate::clock::now_ns;
+use crate::names;
+use crate::record::{Abi, Builder};
 use crate::rules::{self, RuleSet, RulesInForce};
 
 const PAGE: usize = 4096;
-const X32_BIT: i32 = 0x4000_0000;
 
 /// What happened to an injected record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +184,8 @@ struct State {
     generation: u64,
     exes: HashMap<u32, Vec<u8>>,
     cgroups: HashMap<u64, Vec<u8>>,
+    /// The record being written (kept to reuse its memory).
+    scratch: Vec<u8>,
 }
 
 struct Inner {
@@ -195,23 +199,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct DeviceDouble {
     inner: Arc<Inner>,
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-/// The slot a syscall number is counted and filtered under.
-pub fn slot(abi: Abi, nr: i32) -> usize {
-    let n = if abi == Abi::X32 { nr & !X32_BIT } else { nr };
-    if n >= 0 && (n as usize) < abi::SLOT_OTHER {
-        n as usize
-    } else {
-        abi::SLOT_OTHER
-    }
 }
 
 fn bit(map: &[[u64; abi::BITMAP_WORDS]; abi::NR_ABIS], abi: Abi, slot: usize) -> bool {
@@ -228,8 +215,8 @@ fn ids(list: &[u32], n: u32) -> &[u32] {
 }
 
 /// The kernel's filter decision for `r`.
-fn passes(cfg: &sagafs_config, r: &Record, self_pid: u32) -> bool {
-    let s = slot(r.abi, r.nr);
+fn passes(cfg: &sagafs_config, r: &Builder, self_pid: u32) -> bool {
+    let s = names::slot_of(r.abi, r.nr);
     if !bit(&cfg.syscalls, r.abi, s) || bit(&cfg.exclude_syscalls, r.abi, s) {
         return false;
     }
@@ -338,47 +325,6 @@ pub fn validate_config(c: &sagafs_config) -> Result<(), DeviceError> {
     Ok(())
 }
 
-/// A record with plausible defaults (an `openat` of `/tmp/x` by pid 1000
-/// on `cpu` at `time_ns`), for tests to adjust.
-pub fn test_record(cpu: u32, time_ns: u64) -> Record {
-    Record {
-        cpu,
-        seq: 0,
-        time_ns,
-        abi: Abi::X86_64,
-        nr: 257,
-        flags: abi::RF_PATH0,
-        pid: 1000,
-        tid: 1000,
-        ppid: 1,
-        uid: 0,
-        gid: 0,
-        euid: 0,
-        egid: 0,
-        loginuid: u32::MAX,
-        // The host's namespaces: the initial pid namespace's fixed inode
-        // number, the first dynamic one, the root cgroup.
-        ns_pid: 1000,
-        ns_tid: 1000,
-        pidns: 0xefff_fffc,
-        mntns: 0xf000_0000,
-        cgroup_id: 1,
-        key: Vec::new(),
-        comm: b"test".to_vec(),
-        args: [0xffff_ff9c, 0x1000, 0, 0, 0, 0],
-        ret: 3,
-        paths: [
-            Some(CapturedPath {
-                bytes: b"/tmp/x".to_vec(),
-                truncated: false,
-                fault: false,
-                resolved: false,
-            }),
-            None,
-        ],
-    }
-}
-
 impl DeviceDouble {
     /// A double with `nr_cpus` rings of `ring_kb` KiB each. Its starting
     /// configuration is the module's (every syscall of every ABI selected,
@@ -415,6 +361,7 @@ impl DeviceDouble {
             exes: HashMap::new(),
             // The root cgroup of cgroup v2 has id 1.
             cgroups: HashMap::from([(1, b"/".to_vec())]),
+            scratch: Vec::new(),
         };
         state.publish_all();
         DeviceDouble {
@@ -429,7 +376,7 @@ impl DeviceDouble {
 
     /// Feeds one completed syscall to the probe on CPU `r.cpu`
     /// (`seq` is assigned; `cpu` must be below the number of rings).
-    pub fn inject(&self, r: Record) -> Outcome {
+    pub fn inject(&self, r: Builder) -> Outcome {
         assert!(
             (r.cpu as usize) < self.inner.nr_cpus,
             "cpu {} out of range",
@@ -442,7 +389,7 @@ impl DeviceDouble {
     }
 
     /// `inject` for each record, in order.
-    pub fn inject_many(&self, rs: impl IntoIterator<Item = Record>) -> Vec<Outcome> {
+    pub fn inject_many(&self, rs: impl IntoIterator<Item = Builder>) -> Vec<Outcome> {
         rs.into_iter().map(|r| self.inject(r)).collect()
     }
 
@@ -474,6 +421,16 @@ impl DeviceDouble {
         st.region
             .word(cpu, offset_of!(sagafs_ring_ctrl, head))
             .store(head, Ordering::Release);
+    }
+
+    /// Overwrites the published next_seq of CPU `cpu`, e.g. with what it
+    /// was before the last record: the moment between the producer's
+    /// store of head and its store of next_seq.
+    pub fn poke_next_seq(&self, cpu: usize, next_seq: u64) {
+        let st = self.inner.state.lock();
+        st.region
+            .word(cpu, offset_of!(sagafs_ring_ctrl, next_seq))
+            .store(next_seq, Ordering::Release);
     }
 
     /// Writes the consumer's tail of CPU `cpu`, as a misbehaving consumer would.
@@ -565,12 +522,12 @@ impl State {
         }
     }
 
-    fn produce(&mut self, mut r: Record) -> Outcome {
+    fn produce(&mut self, mut r: Builder) -> Outcome {
         if !self.enabled() {
             return Outcome::Off;
         }
         let cpu = r.cpu as usize;
-        let s = slot(r.abi, r.nr);
+        let s = names::slot_of(r.abi, r.nr);
         let counts = &mut self.syscalls[r.abi.index() * abi::NR_SLOTS + s];
         counts.calls += 1;
         self.cpus[cpu].stats.calls += 1;
@@ -607,7 +564,9 @@ impl State {
         let seq = c.next_seq;
         c.next_seq += 1;
         r.seq = seq;
-        let bytes = record::encode(&r);
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        r.encode_into(&mut bytes);
         let used = c.head.wrapping_sub(tail);
         let off = (c.head as usize) & (ring - 1);
         let pad = if off + bytes.len() > ring {
@@ -631,7 +590,7 @@ impl State {
             Outcome::Dropped { seq }
         } else {
             if pad > 0 {
-                let mut p = vec![0u8; abi::RECORD_ALIGN];
+                let mut p = [0u8; abi::RECORD_ALIGN];
                 p[..2].copy_from_slice(&(pad as u16).to_ne_bytes());
                 p[2..4].copy_from_slice(&abi::REC_PAD.to_ne_bytes());
                 region.write(cpu, off, &p);
@@ -647,17 +606,17 @@ impl State {
         };
         // head first, then next_seq, both store-release (in `publish`).
         self.publish(cpu);
+        self.scratch = bytes;
         out
     }
 
     /// The rules' decision on `r` (hits counted); on "log", `r` takes the
     /// deciding rule's key.
-    fn rules_log(&mut self, r: &mut Record) -> bool {
+    fn rules_log(&mut self, r: &mut Builder) -> bool {
         let d = {
-            let view = r.view();
             let exe = self.exes.get(&r.pid).map(Vec::as_slice);
             let cgroup = self.cgroups.get(&r.cgroup_id).map(Vec::as_slice);
-            rules::decide(&self.rules, &rules::Call::of_record(&view, exe, cgroup))
+            rules::decide(&self.rules, &rules::Call::of_builder(r, exe, cgroup))
         };
         match d.rule {
             Some(i) => self.hits[i] += 1,
@@ -823,6 +782,7 @@ impl Backend for DeviceDouble {
             total,
             bytes: cpus.iter().map(|c| c.bytes).sum(),
             bad_tail: cpus.iter().map(|c| c.bad_tail).sum(),
+            skip_unflagged: 0,
             reset_ns: st.reset_ns,
             enabled_ns: st.enabled_ns + running,
             cpus,
@@ -846,16 +806,6 @@ impl Backend for DeviceDouble {
         if st.enabled_since.is_some() {
             st.enabled_since = Some(now);
         }
-        Ok(())
-    }
-
-    fn enable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(true);
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(false);
         Ok(())
     }
 

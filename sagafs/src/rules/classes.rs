@@ -9,7 +9,7 @@
 //! (include/asm-generic/audit_{dir_write,write,read,change_attr}.h), so
 //! that a `watch` means what auditd's `-w ... -p` means.
 
-use crate::device::abi::{self, BITMAP_WORDS, NR_ABIS};
+use crate::abi::{self, BITMAP_WORDS, NR_ABIS};
 use crate::names;
 
 /// `[abi][slot / 64]`, as in the ABI.

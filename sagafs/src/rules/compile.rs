@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::device::abi::{self, sagafs_rule, sagafs_rule_cond};
+use crate::abi::{self, sagafs_rule, sagafs_rule_cond};
 use crate::names;
 use crate::record::Abi;
 

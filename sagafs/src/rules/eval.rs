@@ -2,9 +2,9 @@
 //! semantics one for one (kmod/rulematch.c): the device double decides
 //! with it, so that one suite can run against both.
 
+use crate::abi::{self, sagafs_rule_cond};
 use crate::container::layout;
-use crate::device::abi::{self, sagafs_rule_cond};
-use crate::record::{Abi, RecordRef};
+use crate::record::{Abi, Builder, RecordRef};
 
 use super::classes;
 use super::set::RuleSet;
@@ -69,6 +69,42 @@ impl<'a> Call<'a> {
             pidns: r.pidns,
             comm: r.comm,
             args: r.args,
+            paths: [path(0), path(1)],
+            exe,
+            cgroup,
+        }
+    }
+}
+
+impl<'a> Call<'a> {
+    /// The call a record being built describes (the device double), as
+    /// the kernel would write it: comm cut to `COMM_LEN`, paths as given.
+    pub fn of_builder(b: &'a Builder, exe: Option<&'a [u8]>, cgroup: Option<&'a [u8]>) -> Self {
+        let path = |i: usize| {
+            let p = b.paths[i].as_ref()?;
+            if p.fault || (i == 1 && b.flags & abi::RF_ARGV != 0) {
+                return None;
+            }
+            Some(PathArg {
+                bytes: &p.bytes,
+                cut: p.truncated,
+            })
+        };
+        let comm = &b.comm[..b.comm.len().min(abi::COMM_LEN)];
+        let comm = comm.split(|&c| c == 0).next().unwrap_or_default();
+        Call {
+            abi: b.abi,
+            slot: crate::names::slot_of(b.abi, b.nr),
+            uid: b.uid,
+            euid: b.euid,
+            gid: b.gid,
+            loginuid: b.loginuid,
+            pid: b.pid,
+            ppid: b.ppid,
+            ret: b.ret,
+            pidns: b.pidns,
+            comm,
+            args: b.args,
             paths: [path(0), path(1)],
             exe,
             cgroup,

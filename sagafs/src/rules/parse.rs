@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::device::abi;
+use crate::abi;
 use crate::names;
 
 use super::classes;

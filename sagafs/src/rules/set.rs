@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::device::abi::{self, sagafs_rule, sagafs_rule_cond};
+use crate::abi::{self, sagafs_rule, sagafs_rule_cond};
 
 /// A rule set in the kernel's form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use super::classes;
 use super::*;
-use crate::device::abi;
+use crate::abi;
 use crate::record::Abi;
 
 const OPENAT: usize = 257;

@@ -1,9 +1,10 @@
 //! `sagafs-actions [OPTIONS] COMM ACTION...`: a process with a known comm
-//! whose forked child makes exactly the system calls the actions name,
-//! for the VM rule tests to find in the log.
+//! whose child (this program again) makes exactly the system calls the
+//! actions name, for the VM rule tests to find in the log.
 //!
-//! Options, applied by the parent before it forks (so the child starts
-//! with them and the parent's own calls never carry the child's pid):
+//! Options, applied by the parent before it starts the child (so the child
+//! starts with them and the parent's own calls never carry the child's
+//! pid):
 //!   --cgroup DIR  move into cgroup DIR (writes 0 to DIR/cgroup.procs)
 //!   --auid N      set the login uid (/proc/self/loginuid)
 //!   --gid N       setresgid(N, N, N)
@@ -11,8 +12,10 @@
 //!   --uid N       setresuid(N, N, N)
 //!
 //! The parent prints "PID PPID NSPID" of the child (PID as the parent's pid
-//! namespace sees it, NSPID as the child's), then the child waits for a
-//! line on stdin before acting: the tests set rules knowing the pids.
+//! namespace sees it, NSPID as the child's) once the child has started
+//! and taken COMM as its name; the child then waits until the parent
+//! reads a line on stdin before acting: the tests set rules knowing the
+//! pids. The child's first call after that is the read(2) that wakes it.
 //!
 //! Actions, one system call each:
 //!   open:P   openat(AT_FDCWD, P, O_RDONLY)
@@ -27,14 +30,14 @@
 //! the child's, 2 for bad arguments.
 
 use std::ffi::CString;
-use std::io::{BufRead, Write};
-use std::process::ExitCode;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::process::{Command, ExitCode, Stdio};
 
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::{fchmodat, mkdirat, FchmodatFlags, Mode};
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{
-    execv, getpid, getppid, setresgid, setresuid, unlinkat, ForkResult, Gid, Uid, UnlinkatFlags,
+    execv, getpid, getppid, setresgid, setresuid, unlinkat, Gid, Uid, UnlinkatFlags,
 };
 
 fn usage(msg: &str) -> ExitCode {
@@ -100,8 +103,18 @@ fn setup(opt: &str, v: &str) -> Result<(), String> {
     }
 }
 
+/// The first argument of the child's command line.
+const CHILD: &str = "--child";
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == CHILD) {
+        return if args.len() < 3 {
+            usage("--child COMM ACTION...")
+        } else {
+            child(&args[1..])
+        };
+    }
     while args.first().is_some_and(|a| a.starts_with("--")) {
         if args.len() < 2 {
             return usage("an option needs a value");
@@ -116,63 +129,92 @@ fn main() -> ExitCode {
             return usage(&m);
         }
     }
-    let Some(comm) = args.first().cloned() else {
+    if args.is_empty() {
         return usage("no COMM");
+    }
+    if args.len() < 2 {
+        return usage("no ACTION");
+    }
+    parent(&args)
+}
+
+/// Starts the child (this program again, with `--child`), prints its ids
+/// once it is ready, and lets it act on a line from stdin.
+fn parent(args: &[String]) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return usage(&format!("/proc/self/exe: {e}")),
     };
-    let Ok(name) = CString::new(comm) else {
+    let mut child = match Command::new(exe)
+        .arg(CHILD)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return usage(&format!("starting the child: {e}")),
+    };
+    let pid = child.id();
+    // The child says "ready" once its start-up calls are behind it.
+    let mut ready = String::new();
+    let said = child
+        .stdout
+        .take()
+        .map(|o| BufReader::new(o).read_line(&mut ready));
+    if !matches!(said, Some(Ok(_))) || ready.trim() != "ready" {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("sagafs-actions: the child did not start ({ready:?})");
+        return ExitCode::from(1);
+    }
+    let nspid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .and_then(|v| v.split_whitespace().last().map(str::to_string))
+        })
+        .unwrap_or_else(|| pid.to_string());
+    println!("{pid} {} {nspid}", getpid());
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if let Some(mut w) = child.stdin.take() {
+        let _ = w.write_all(b"g");
+    }
+    match child.wait() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("sagafs-actions: child ended {s}");
+            ExitCode::from(1)
+        }
+        Err(e) => usage(&format!("wait: {e}")),
+    }
+}
+
+/// The child: takes COMM as its name, says "ready", waits for one byte on
+/// stdin, then makes the calls.
+fn child(args: &[String]) -> ExitCode {
+    let Ok(name) = CString::new(args[0].as_str()) else {
         return usage("COMM holds a NUL");
     };
     if let Err(e) = nix::sys::prctl::set_name(&name) {
         eprintln!("sagafs-actions: PR_SET_NAME: {e}");
         return ExitCode::from(1);
     }
-    let actions = args[1..].to_vec();
-    let (r, w) = match nix::unistd::pipe() {
-        Ok(p) => p,
-        Err(e) => return usage(&format!("pipe: {e}")),
-    };
-    // SAFETY: the process has one thread; the child only makes system
-    // calls and leaves with _exit.
-    match unsafe { nix::unistd::fork() } {
-        Err(e) => usage(&format!("fork: {e}")),
-        Ok(ForkResult::Child) => {
-            drop(w);
-            let mut b = [0u8; 1];
-            // The parent writes once the tests are ready.
-            let _ = nix::unistd::read(&r, &mut b);
-            for a in &actions {
-                if let Err(m) = act(a) {
-                    eprintln!("sagafs-actions: {m}");
-                    // SAFETY: leaves the child without running destructors.
-                    unsafe { libc::_exit(1) };
-                }
-            }
-            // SAFETY: as above.
-            unsafe { libc::_exit(0) }
-        }
-        Ok(ForkResult::Parent { child }) => {
-            drop(r);
-            let nspid = std::fs::read_to_string(format!("/proc/{child}/status"))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("NSpid:"))
-                        .and_then(|v| v.split_whitespace().last().map(str::to_string))
-                })
-                .unwrap_or_else(|| child.to_string());
-            println!("{child} {} {nspid}", getpid());
-            let _ = std::io::stdout().flush();
-            let mut line = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut line);
-            let _ = nix::unistd::write(&w, b"g");
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, 0)) => ExitCode::SUCCESS,
-                Ok(s) => {
-                    eprintln!("sagafs-actions: child ended {s:?}");
-                    ExitCode::from(1)
-                }
-                Err(e) => usage(&format!("waitpid: {e}")),
-            }
+    let mut out = std::io::stdout();
+    if writeln!(out, "ready").and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(1);
+    }
+    let mut b = [0u8; 1];
+    // The parent writes once the tests are ready.
+    let _ = nix::unistd::read(std::io::stdin().as_fd(), &mut b);
+    for a in &args[1..] {
+        if let Err(m) = act(a) {
+            eprintln!("sagafs-actions: {m}");
+            return ExitCode::from(1);
         }
     }
+    ExitCode::SUCCESS
 }
