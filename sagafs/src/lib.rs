@@ -9,14 +9,14 @@
 //! - `record`: records in the kernel's layout, validated once and read in
 //!   place, and the item buffers they travel in from ring to reader.
 //! - `names`: syscall names and numbers per ABI.
+//! - `container`: cgroup ids to cgroup paths and container identity.
+//! - `rules`: the rule language, its compiled (kernel) form and evaluator,
+//!   and the auditd import.
 //! - `device`: the only code that touches `/dev/sagafs` (ioctl, mmap, poll)
 //!   and the ring consumer; plus a double with the same ring layout.
 //! - `format`: the text and JSON renderings of records and stats, syscall
 //!   names as the log shows them, and the escaping of untrusted bytes.
 //! - `config`: the `key = value` configuration language.
-//! - `rules`: the rule language, its compiled (kernel) form and evaluator,
-//!   and the auditd import.
-//! - `container`: cgroup ids to cgroup paths and container identity.
 //! - `error`: a refused file operation: its errno and its reason.
 //! - `daemon`: collector, retention, stream fan-out.
 //! - `tree`: the file tree and its semantics, without FUSE.

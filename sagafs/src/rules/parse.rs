@@ -145,6 +145,8 @@ impl Rule {
 pub struct RuleList {
     /// `default never` was given.
     pub default_never: bool,
+    /// A `default` line was given (always or never).
+    pub default_given: bool,
     pub rules: Vec<Rule>,
 }
 
@@ -510,11 +512,12 @@ pub fn parse(text: &str) -> Result<RuleList, RuleError> {
     let mut default_line = None;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
-        let words = lex::words(line).map_err(|m| RuleError::new(n, "", m))?;
-        let Some(first) = words.first() else { continue };
-        if first.starts_with('#') {
-            continue;
+        let mut words = lex::words(line).map_err(|m| RuleError::new(n, "", m))?;
+        // A word that starts with an unquoted '#' begins a comment.
+        if let Some(c) = words.iter().position(|w| w.starts_with('#')) {
+            words.truncate(c);
         }
+        let Some(first) = words.first() else { continue };
         match *first {
             "default" => {
                 if let Some(prev) = default_line {
@@ -525,6 +528,7 @@ pub fn parse(text: &str) -> Result<RuleList, RuleError> {
                     ));
                 }
                 default_line = Some(n);
+                list.default_given = true;
                 list.default_never = match words.get(1..) {
                     Some(["always"]) => false,
                     Some(["never"]) => true,
