@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use fuser::SessionUnmounter;
 use nix::sys::signal::{SigSet, Signal};
+use sagafs::container::CgroupResolver;
 use sagafs::daemon::Daemon;
 use sagafs::device::Device;
 use sagafs::mount::{check_mountpoint, mount, Mounted};
@@ -110,6 +111,11 @@ fn serve(cli: &Cli, opts: &MountOptions) -> ExitCode {
         Ok(d) => d,
         Err(e) => return report.fail(&e.to_string()),
     };
+    // Records then show their cgroup and container (sagafs(5)).
+    match CgroupResolver::discover() {
+        Some(r) => sagafs::format::show_cgroups(r),
+        None => log::warn!("no cgroup2 file system mounted: records show no cgroup= or container="),
+    }
     let mut mounted = match mount(Arc::new(device), opts, &cli.mountpoint) {
         Ok(m) => m,
         Err(e) => return report.fail(&e),
