@@ -171,6 +171,10 @@ cgroup2_root() {
 	echo "$r"
 }
 
+# Records of path $1 logged under rule key $2 (the files' creation, made
+# before the rules, is logged too, without a key).
+keyed() { grep -F -- "path=\"$1\"" "$mp/log" | grep -c -E " key=$2( |\$)"; }
+keyed_is() { [ "$(keyed "$1" "$2")" = "$3" ]; }
 hits_of() { grep -F -- "$1" "$mp/rules" | sed -n 's/.*# hits \([0-9]*\)$/\1/p'; }
 
 case_rules() {
@@ -183,12 +187,11 @@ case_rules() {
 	eq "a rule list written to rules is taken" "$?" 0
 	for i in $(seq "$N"); do cat "$d/etc/f" "$d/other" 2>/dev/null; done
 	cat "$d/last"
-	check "the last rule's record arrives" wait_until marker_count_is "$d/last" 1
-	eq "exactly N records under the etc rule, with its key" \
-		"$(grep -F "path=\"$d/etc/f\"" "$mp/log" | grep -c -E ' key=etc( |$)')" "$N"
+	check "the last rule's record arrives" wait_until keyed_is "$d/last" last 1
+	eq "exactly N records under the etc rule, with its key" "$(keyed "$d/etc/f" etc)" "$N"
 	eq "no record of calls the default left out" "$(count "path=\"$d/other\"")" 0
 	eq "log.json carries the key" \
-		"$(jq -r --arg p "$d/etc/f" 'select(.paths[0].path? == $p) | .key' "$mp/log.json" | sort -u)" etc
+		"$(jq -r --arg p "$d/etc/f" 'select(.paths[0].path? == $p) | .key' "$mp/log.json" | grep -c '^etc$')" "$N"
 	eq "cat rules shows the rule's hits" "$(hits_of "key=etc")" "$N"
 	check "and the default's" test "$(hits_of "default never")" -gt 0
 
@@ -207,18 +210,19 @@ case_rules() {
 		"$id" "$d" >"$mp/rules"
 	sh -c "echo 0 >'$scope/cgroup.procs' && exec unshare --pid --mount --fork cat '$d/ctr' '$d/etc/f'"
 	eq "the container ran" "$?" 0
-	check "its record arrives" wait_until marker_count_is "$d/ctr" 1
-	line=$(grep -F "path=\"$d/ctr\"" "$mp/log")
+	check "its record arrives" wait_until keyed_is "$d/ctr" ctr 1
+	line=$(grep -F "path=\"$d/ctr\"" "$mp/log" | grep ' key=ctr ')
 	check "with the container rule's key" eval 'case "$line" in *" key=ctr "*) ;; *) false ;; esac'
 	check "with its cgroup" eval 'case "$line" in *" cgroup=/e2e.slice/docker-$id.scope "*) ;; *) false ;; esac'
 	check "with its container id" eval 'case "$line" in *" container=$id") ;; *) false ;; esac'
 	check "with its pid in its namespace" eval 'case "$line" in *" nspid=1 "*) ;; *) false ;; esac'
 	eq "log.json names the runtime" \
-		"$(jq -r --arg p "$d/ctr" 'select(.paths[0].path? == $p) | .container.runtime' "$mp/log.json")" docker
-	# The same call from the host, then a marker that is logged after it.
-	cat "$d/ctr" "$d/last"
-	check "the host's marker arrives" wait_until marker_count_is "$d/last" 2
-	eq "the host's call is left out" "$(count "path=\"$d/ctr\"")" 1
+		"$(jq -r --arg p "$d/ctr" 'select(.paths[0].path? == $p and .key == "ctr") | .container.runtime' "$mp/log.json")" docker
+	# The same calls from the host, then a marker that is logged after
+	# them: the container rule must not take the host's calls.
+	cat "$d/ctr" "$d/ctr-none" "$d/last" 2>/dev/null
+	check "the host's marker arrives" wait_until keyed_is "$d/last" last 2
+	eq "the host's calls are left out" "$(keyed "$d/ctr" ctr)/$(count "path=\"$d/ctr-none\"")" 1/0
 	[ -n "$line" ] || diag "log: $(grep -F "$d" "$mp/log" | tail -n 3)"
 	echo 'default always' >"$mp/rules"
 	rmdir "$scope" "$cg/e2e.slice" 2>/dev/null
