@@ -153,6 +153,31 @@ static void sagafs_collect(struct pt_regs *regs, struct sagafs_call *call,
 	sagafs_paths_user(call, scratch, snaplen);
 }
 
+/* The rules' lazy access to a call's arguments and paths (see sagafs.h). */
+struct sagafs_fetch {
+	struct sagafs_rule_ctx ctx;
+	struct pt_regs *regs;
+	struct sagafs_call *call;
+	char *scratch;
+	u32 snaplen;
+	bool exec_ok;
+};
+
+static void sagafs_fetch_call(struct sagafs_rule_ctx *ctx)
+{
+	struct sagafs_fetch *f = container_of(ctx, struct sagafs_fetch, ctx);
+	struct sagafs_call *call = f->call;
+
+	sagafs_collect(f->regs, call, f->exec_ok, f->scratch, f->snaplen);
+	ctx->fetched = true;
+	ctx->args = call->args;
+	ctx->path[0] = call->path[0];
+	ctx->path[1] = call->path[1];
+	ctx->len[0] = call->len[0];
+	ctx->len[1] = call->len[1];
+	ctx->flags = call->flags;
+}
+
 static void sagafs_count(struct sagafs_counts *cnt,
 			 struct sagafs_pcpu_stats *st,
 			 const struct sagafs_call *call)
@@ -182,6 +207,7 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	const struct sagafs_kconf *k;
 	struct sagafs_pcpu_stats *st;
 	struct sagafs_counts *cnt;
+	struct sagafs_fetch f;
 	struct sagafs_record r;
 	struct sagafs_cpu *c;
 	int ret;
@@ -197,25 +223,35 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 
 	memset(&r, 0, sizeof(r));
 	r.ret = call->ret;
+	r.abi = call->abi;
+	r.nr = call->nr;
 	sagafs_fill_ident(&r);
 	if (!sagafs_pass(&k->user, &r))
 		goto filtered;
 
-	sagafs_collect(regs, call, exec_ok, c->scratch, k->user.snaplen);
+	f = (struct sagafs_fetch){
+		.ctx = { .rec = &r, .slot = call->slot,
+			 .fetch = sagafs_fetch_call },
+		.regs = regs, .call = call, .scratch = c->scratch,
+		.snaplen = k->user.snaplen, .exec_ok = exec_ok,
+	};
+	if (!sagafs_rules_decide(&f.ctx))
+		goto filtered;
+	if (!f.ctx.fetched)
+		sagafs_fetch_call(&f.ctx);
 	r.type = SAGAFS_REC_SYSCALL;
 	r.flags = call->flags;
-	r.abi = call->abi;
 	r.cpu = smp_processor_id();
-	r.nr = call->nr;
 	r.time_ns = ktime_get_real_fast_ns();
 	memcpy(r.args, call->args, sizeof(r.args));
 	r.path_len[0] = call->len[0];
 	r.path_len[1] = call->len[1];
-	r.size = ALIGN(sizeof(r) + call->len[0] + call->len[1],
+	r.key_len = f.ctx.key_len;
+	r.size = ALIGN(sizeof(r) + call->len[0] + call->len[1] + r.key_len,
 		       SAGAFS_RECORD_ALIGN);
 
 	ret = sagafs_ring_write(c, &r, call->path[0], call->path[1],
-				k->user.wakeup_bytes);
+				f.ctx.key, k->user.wakeup_bytes);
 	if (!ret) {
 		sagafs_inc(cnt->logged);
 		sagafs_inc(st->logged);

@@ -23,7 +23,7 @@
  * older version) is EINVAL; a larger one must have a zero tail and be at
  * most a page (E2BIG otherwise).
  */
-static int sagafs_copy_in(void *dst, size_t ksize, void __user *src)
+int sagafs_copy_in(void *dst, size_t ksize, void __user *src)
 {
 	u32 usize;
 
@@ -269,6 +269,8 @@ static int sagafs_change(struct file *file, unsigned int cmd,
 		return -EPERM;
 	if (cmd == SAGAFS_IOC_SET_CONFIG)
 		return sagafs_set_config(arg);
+	if (cmd == SAGAFS_IOC_SET_RULES)
+		return sagafs_rules_set(arg);
 	mutex_lock(&sagafs.lock);
 	sagafs_stats_reset();
 	mutex_unlock(&sagafs.lock);
@@ -299,8 +301,12 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return sagafs_get_config(uarg);
 	case _IOC_NR(SAGAFS_IOC_GET_STATS):
 		return sagafs_get_stats(uarg);
+	case _IOC_NR(SAGAFS_IOC_GET_RULES):
+		return sagafs_rules_get(uarg);
 	case _IOC_NR(SAGAFS_IOC_SET_CONFIG):
 		return sagafs_change(file, SAGAFS_IOC_SET_CONFIG, uarg);
+	case _IOC_NR(SAGAFS_IOC_SET_RULES):
+		return sagafs_change(file, SAGAFS_IOC_SET_RULES, uarg);
 	case _IOC_NR(SAGAFS_IOC_RESET_STATS):
 		if (cmd != SAGAFS_IOC_RESET_STATS)
 			return -ENOTTY;

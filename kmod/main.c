@@ -87,13 +87,18 @@ static int __init sagafs_init(void)
 	ret = sagafs_control_init(ring_kb);
 	if (ret)
 		goto err_capture;
+	ret = sagafs_rules_init();
+	if (ret)
+		goto err_control;
 	ret = misc_register(&sagafs_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", SAGAFS_DEVICE_NAME, ret);
-		goto err_control;
+		goto err_rules;
 	}
 	return 0;
 
+err_rules:
+	sagafs_rules_exit();
 err_control:
 	sagafs_control_exit();
 err_capture:
@@ -114,9 +119,13 @@ static void __exit sagafs_exit(void)
 	/*
 	 * No reader is left: the probes are detached, and no file is open
 	 * (each holds a module reference).  Configurations replaced earlier
-	 * went to kfree_rcu(), which runs no code of this module, so there is
-	 * no callback to wait for.
+	 * went to kfree_rcu(), which runs no code of this module.  Rule sets
+	 * replaced earlier are retired by RCU work: rcu_barrier() waits until
+	 * their grace periods have queued it, and sagafs_rules_exit() drains
+	 * the queue.
 	 */
+	rcu_barrier();
+	sagafs_rules_exit();
 	sagafs_control_exit();
 	sagafs_capture_exit();
 	sagafs_stats_exit();

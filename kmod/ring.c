@@ -211,14 +211,15 @@ static void sagafs_ring_maybe_wake(struct sagafs_cpu *c, u64 tail,
 }
 
 /*
- * Append one record (header, then path bytes, then zero padding up to
- * rec->size) to this CPU's ring, or count it as dropped.  Runs in the probe
+ * Append one record (header, path bytes, key bytes, then zero padding up
+ * to rec->size) to this CPU's ring, or count it as dropped.  Runs in the probe
  * with preemption disabled: the only producer of this ring.  rec->seq is
  * assigned here.  Returns 0 if written, -ENOSPC if the ring was full,
  * -EINVAL if the consumer's tail was bogus (also dropped).
  */
 int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
-		      const char *p0, const char *p1, u32 wakeup_bytes)
+		      const char *p0, const char *p1, const char *key,
+		      u32 wakeup_bytes)
 {
 	u64 size = sagafs.ring_size, head = c->head, tail, used, off, pad;
 	u32 len = rec->size, hlen = sizeof(*rec);
@@ -258,6 +259,8 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	hlen += rec->path_len[0];
 	memcpy(dst + hlen, p1, rec->path_len[1]);
 	hlen += rec->path_len[1];
+	memcpy(dst + hlen, key, rec->key_len);
+	hlen += rec->key_len;
 	memset(dst + hlen, 0, len - hlen);
 	WRITE_ONCE(c->head, head + len);
 	sagafs_inc(c->logged);

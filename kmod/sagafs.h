@@ -12,6 +12,8 @@
  * mmap.c     mapping the rings: the consumer and its privileges
  * config.c   configuration: validation, normal form, default
  * control.c  ioctls, RCU publication of a configuration, enable/disable
+ * rules.c    rule sets: validation, RCU publication, SET/GET_RULES
+ * rulematch.c  rule evaluation for the capture path
  * stats.c    per-CPU counters and their summation
  */
 #ifndef _SAGAFS_INTERNAL_H
@@ -202,7 +204,8 @@ void *sagafs_rings_prepare(u64 ring_size);
 void sagafs_rings_commit(void *area, u64 ring_size);
 void sagafs_area_free(void *area);
 int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
-		      const char *p0, const char *p1, u32 wakeup_bytes);
+		      const char *p0, const char *p1, const char *key,
+		      u32 wakeup_bytes);
 void sagafs_rings_sync(void);
 __poll_t sagafs_poll(struct file *file, poll_table *pt);
 u64 sagafs_ring_used(unsigned int cpu);
@@ -264,7 +267,35 @@ void sagafs_fill_ident(struct sagafs_record *r);
 int sagafs_control_init(u32 ring_kb);
 void sagafs_control_exit(void);
 long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int sagafs_copy_in(void *dst, size_t ksize, void __user *src);
 void sagafs_disable_locked(void);
+
+/*
+ * rules.c.  What the rules see of one call.  The caller fills rec (ids,
+ * comm, abi, nr, ret, namespaces), slot and fetch; fetch fills args, path,
+ * len and flags (SAGAFS_RF_PATH* bits) and sets fetched, and is called at
+ * most once, the first time a condition needs them.  On a "log" decision
+ * key and key_len hold the deciding rule's key, valid until preemption is
+ * enabled again.
+ */
+struct sagafs_rule_ctx {
+	const struct sagafs_record *rec;
+	u32 slot;
+	void (*fetch)(struct sagafs_rule_ctx *ctx);
+	bool fetched;
+	const unsigned long *args;
+	const char *path[2];
+	u16 len[2];
+	u32 flags;
+	const char *key;
+	u8 key_len;
+};
+
+int sagafs_rules_init(void);
+void sagafs_rules_exit(void);
+int sagafs_rules_set(void __user *arg);
+int sagafs_rules_get(void __user *arg);
+bool sagafs_rules_decide(struct sagafs_rule_ctx *ctx);
 
 /* stats.c */
 int sagafs_stats_init(void);

@@ -38,7 +38,7 @@ DKMS_SOURCES := kmod/Makefile kmod/Kbuild kmod/dkms.conf \
 
 SAGAFS_MAN4 := man/sagafs.4
 SAGAFS_MAN5 := man/sagafs.5
-SAGAFS_MAN8 := man/sagafs.8 man/mount.sagafs.8
+SAGAFS_MAN8 := man/sagafs.8 man/mount.sagafs.8 man/sagafs-rules.8
 
 .PHONY: install install-files install-module install-userspace install-dkms-source uninstall
 
@@ -59,6 +59,7 @@ install-module:
 install-userspace:
 	$(INSTALL) -D -m 0755 $(RUST_OUT)/sagafs $(DESTDIR)$(SBINDIR)/sagafs
 	$(INSTALL) -D -m 0755 $(RUST_OUT)/mount-sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs
+	$(INSTALL) -D -m 0755 $(RUST_OUT)/sagafs-rules $(DESTDIR)$(SBINDIR)/sagafs-rules
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0644 $(SAGAFS_MAN4) $(DESTDIR)$(MANDIR)/man4/
 	$(INSTALL) -m 0644 $(SAGAFS_MAN5) $(DESTDIR)$(MANDIR)/man5/
@@ -81,7 +82,7 @@ install-dkms-source:
 
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/sagafs.ko
-	rm -f $(DESTDIR)$(SBINDIR)/sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs
+	rm -f $(DESTDIR)$(SBINDIR)/sagafs $(DESTDIR)$(SBINDIR)/mount.sagafs $(DESTDIR)$(SBINDIR)/sagafs-rules
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man4/,$(notdir $(SAGAFS_MAN4)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(SAGAFS_MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(SAGAFS_MAN8)))

@@ -96,10 +96,12 @@ dpkg-deb -e "$deb" "$work/sagafs.ctl"
 expected="
 /usr/sbin/sagafs 755
 /usr/sbin/mount.sagafs 755
+/usr/sbin/sagafs-rules 755
 /usr/share/man/man4/sagafs.4.gz 644
 /usr/share/man/man5/sagafs.5.gz 644
 /usr/share/man/man8/sagafs.8.gz 644
 /usr/share/man/man8/mount.sagafs.8.gz 644
+/usr/share/man/man8/sagafs-rules.8.gz 644
 /lib/systemd/system/sagafs.service 644
 /lib/udev/rules.d/60-sagafs.rules 644
 /usr/lib/modules-load.d/sagafs.conf 644

@@ -20,6 +20,7 @@ use crate::abi::{
 };
 use crate::names;
 use crate::record::Abi;
+use crate::rules::{self, RuleError, RuleSet};
 
 mod keys;
 pub use keys::{Key, KEYS};
@@ -171,7 +172,37 @@ impl ResultFilter {
     }
 }
 
-/// The whole configuration: the kernel's part and the daemon's `retain`.
+/// What happens to a call no rule decides (`default`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RuleDefault {
+    #[default]
+    Always,
+    Never,
+}
+
+impl RuleDefault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleDefault::Always => "always",
+            RuleDefault::Never => "never",
+        }
+    }
+
+    fn render(&self) -> String {
+        self.as_str().to_string()
+    }
+
+    fn parse(v: &str) -> Result<RuleDefault, String> {
+        match v {
+            "always" => Ok(RuleDefault::Always),
+            "never" => Ok(RuleDefault::Never),
+            _ => Err(format!("'{v}' is not always or never")),
+        }
+    }
+}
+
+/// The whole configuration: the kernel's part, the rules and the
+/// daemon's `retain`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub enabled: bool,
@@ -192,6 +223,11 @@ pub struct Settings {
     pub retain: u64,
     pub exclude_self: bool,
     pub wakeup_bytes: u32,
+    /// The rule list, one rule each, in normal form (`rules::Rule`'s
+    /// text), in order.
+    pub rules: Vec<String>,
+    /// For calls no rule decides.
+    pub default: RuleDefault,
 }
 
 impl Default for Settings {
@@ -213,6 +249,8 @@ impl Default for Settings {
             retain: RETAIN_DEFAULT,
             exclude_self: true,
             wakeup_bytes: 0,
+            rules: Vec::new(),
+            default: RuleDefault::Always,
         }
     }
 }
@@ -290,7 +328,29 @@ impl Settings {
             retain,
             exclude_self: c.flags & abi::CFG_EXCLUDE_SELF != 0,
             wakeup_bytes: c.wakeup_bytes,
+            rules: Vec::new(),
+            default: RuleDefault::Always,
         }
+    }
+
+    /// The rules as one rule text: rule `i` on line `i + 1`, the
+    /// default last.
+    pub fn rule_text(&self) -> String {
+        let mut t = String::new();
+        for r in &self.rules {
+            t.push_str(r);
+            t.push('\n');
+        }
+        t.push_str("default ");
+        t.push_str(self.default.as_str());
+        t.push('\n');
+        t
+    }
+
+    /// The rules compiled for SET_RULES; an error's line is the rule's
+    /// position, counted from 1.
+    pub fn rule_set(&self) -> Result<RuleSet, RuleError> {
+        rules::compile_text(&self.rule_text())
     }
 
     /// The ring size per CPU, bytes.
@@ -343,13 +403,19 @@ pub fn render(s: &Settings) -> String {
     out.push('\n');
     for key in &KEYS {
         let v = (key.render)(s);
-        out.push_str(key.name);
-        out.push_str(" =");
-        if !v.is_empty() {
-            out.push(' ');
-            out.push_str(&v);
+        let mut lines: Vec<&str> = v.split('\n').collect();
+        if !key.repeated {
+            lines = vec![&v];
         }
-        out.push('\n');
+        for l in lines {
+            out.push_str(key.name);
+            out.push_str(" =");
+            if !l.is_empty() {
+                out.push(' ');
+                out.push_str(l);
+            }
+            out.push('\n');
+        }
     }
     out
 }
@@ -454,6 +520,15 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
         let Some(k) = keys::position(key) else {
             return Err(unknown_key(line, key));
         };
+        if KEYS[k].repeated {
+            if seen[k] == 0 {
+                // The first of a repeated key's lines replaces its list.
+                s.rules.clear();
+            }
+            seen[k] = line;
+            (KEYS[k].set)(&mut s, value).map_err(|m| ConfigError::at(line, key, m))?;
+            continue;
+        }
         if seen[k] != 0 {
             return Err(ConfigError::at(
                 line,
@@ -465,7 +540,18 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
         (KEYS[k].set)(&mut s, value).map_err(|m| ConfigError::at(line, key, m))?;
     }
     check_wakeup(&s, &seen)?;
+    check_rules(&s, &seen)?;
     Ok(s)
+}
+
+/// Checks that the rule list as a whole fits the kernel's limits (each
+/// rule alone was checked as it was read); the error names the last line
+/// that set a rule.
+fn check_rules(s: &Settings, seen: &[usize; KEYS.len()]) -> Result<(), ConfigError> {
+    s.rule_set().map(|_| ()).map_err(|e| {
+        let line = keys::position("rule").map_or(0, |i| seen[i]);
+        ConfigError::at(line, "rule", format!("rule {}: {}", e.line, e.message))
+    })
 }
 
 #[cfg(test)]
@@ -502,7 +588,9 @@ mod tests {
              ring_kb = 1024\n\
              retain = 64M\n\
              exclude_self = 1\n\
-             wakeup_bytes = 0\n"
+             wakeup_bytes = 0\n\
+             rule =\n\
+             default = always\n"
         );
     }
 
@@ -812,6 +900,8 @@ mod tests {
             retain in RETAIN_MIN..=RETAIN_MAX,
             exclude_self in any::<bool>(),
             wakeup in any::<u32>(),
+            rules in proptest::sample::subsequence(RULES.to_vec(), 0..=RULES.len()),
+            never in any::<bool>(),
         ) -> Settings {
             Settings {
                 enabled, syscalls, exclude, pids, exclude_pids, uids, exclude_uids,
@@ -822,7 +912,64 @@ mod tests {
                 retain,
                 exclude_self,
                 wakeup_bytes: (u64::from(wakeup) % (wakeup_bytes_max(1 << kb_shift) + 1)) as u32,
+                rules: rules.into_iter().map(str::to_string).collect(),
+                default: if never { RuleDefault::Never } else { RuleDefault::Always },
             }
+        }
+    }
+
+    /// Rules in their normal form.
+    const RULES: [&str; 5] = [
+        "always syscall=openat,openat2 dir=/etc key=etc",
+        "never comm=backup",
+        "always path=/etc/shadow perm=wa key=shadow",
+        "never uid!=0-999",
+        "always exe=\"/usr/bin/a b\" result=EACCES",
+    ];
+
+    #[test]
+    fn the_example_configuration_file_applies_uncommented() {
+        let text: String = include_str!("../../packaging/sagafs.conf")
+            .lines()
+            .filter_map(|l| l.strip_prefix('#'))
+            .filter(|l| l.contains(" = ") && !l.starts_with(' '))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let s = ok(&text);
+        assert_eq!(s.rules.len(), 3, "{text}");
+        assert_eq!(s.default, RuleDefault::Never);
+    }
+
+    #[test]
+    fn rule_lines_replace_the_list_and_must_each_be_one_rule() {
+        let s = ok("rule = never comm=a\nrule = always class=exec key=x\ndefault = never\n");
+        assert_eq!(s.rules, ["never comm=a", "always class=exec key=x"]);
+        assert_eq!(s.default, RuleDefault::Never);
+        let t = render(&s);
+        assert!(
+            t.contains("\nrule = never comm=a\nrule = always class=exec key=x\ndefault = never\n"),
+            "{t}"
+        );
+        // A later write's rule lines replace the list; other keys keep it.
+        let s2 = apply(&s, b"rule = always comm=b\n").unwrap();
+        assert_eq!(s2.rules, ["always comm=b"]);
+        assert_eq!(apply(&s, b"snaplen = 9\n").unwrap().rules, s.rules);
+        assert!(apply(&s, b"rule =\n").unwrap().rules.is_empty());
+        for (text, want) in [
+            (
+                "rule = default never\n",
+                "line 1: rule: the default is a key of its own",
+            ),
+            ("rule = always comm=a comm=b\n", "line 1: rule: 'comm=b'"),
+            ("\nrule = sometimes\n", "line 2: rule: 'sometimes'"),
+            (
+                "default = maybe\n",
+                "line 1: default: 'maybe' is not always or never",
+            ),
+        ] {
+            let e = apply(&s, text.as_bytes()).unwrap_err();
+            assert!(e.to_string().starts_with(want), "{text}: {e}");
+            assert_eq!(e.errno, libc::EINVAL);
         }
     }
 
@@ -842,7 +989,9 @@ mod tests {
         #[test]
         fn render_then_apply_is_identity(s in arb_settings()) {
             round_trip(&s)?;
-            prop_assert_eq!(Settings::from_kernel(&s.to_kernel(), s.retain), s);
+            // The kernel's configuration holds no rules.
+            let kernel_part = Settings { rules: Vec::new(), default: RuleDefault::Always, ..s.clone() };
+            prop_assert_eq!(Settings::from_kernel(&s.to_kernel(), s.retain), kernel_part);
         }
 
         #[test]

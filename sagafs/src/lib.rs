@@ -9,6 +9,9 @@
 //! - `record`: records in the kernel's layout, validated once and read in
 //!   place, and the item buffers they travel in from ring to reader.
 //! - `names`: syscall names and numbers per ABI.
+//! - `container`: cgroup ids to cgroup paths and container identity.
+//! - `rules`: the rule language, its compiled (kernel) form and evaluator,
+//!   and the auditd import.
 //! - `device`: the only code that touches `/dev/sagafs` (ioctl, mmap, poll)
 //!   and the ring consumer; plus a double with the same ring layout.
 //! - `format`: the text and JSON renderings of records and stats, syscall
@@ -27,6 +30,7 @@
 pub mod abi;
 pub mod clock;
 pub mod config;
+pub mod container;
 pub mod daemon;
 pub mod device;
 pub mod error;
@@ -35,4 +39,5 @@ pub mod fuse;
 pub mod mount;
 pub mod names;
 pub mod record;
+pub mod rules;
 pub mod tree;

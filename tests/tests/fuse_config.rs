@@ -108,6 +108,7 @@ fn nobody_cannot_read_the_log_or_write_config() {
         "stats.json",
         "errors",
         "config",
+        "rules",
     ] {
         let o = m.sh_as(NOBODY, &format!("cat {f}"));
         assert!(!o.status.success(), "nobody read {f}");
@@ -130,6 +131,7 @@ fn nobody_cannot_read_the_log_or_write_config() {
             "log",
             "log.json",
             "pipe",
+            "rules",
             "stats",
             "stats.json"
         ]
@@ -181,4 +183,42 @@ fn read_only_files_refuse_writes_and_unknown_names_do_not_exist() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains("Permission denied"), "{cmd}: {e}");
     }
+}
+
+#[test]
+fn rules_file_with_shell_redirections() {
+    let m = mount("");
+    let rules = |m: &fuse_support::Mnt| -> Vec<String> {
+        m.read("rules")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split("  #").next().unwrap().to_string())
+            .collect()
+    };
+    m.ok("printf 'always class=exec key=exec\\ndefault never\\n' > rules");
+    m.ok("echo 'never comm=backup' >> rules");
+    assert_eq!(
+        rules(&m),
+        [
+            "always class=exec key=exec",
+            "never comm=backup",
+            "default never"
+        ]
+    );
+    assert_eq!(m.dev.rules().unwrap().set.rules.len(), 2);
+    // What cat shows goes back in as it is.
+    m.ok("cat rules > /tmp/sagafs-rules-copy && cat /tmp/sagafs-rules-copy > rules");
+    assert_eq!(rules(&m).len(), 3);
+    // A bad rule: the write fails with EINVAL, nothing changes.
+    let o = m.sh("/usr/bin/printf 'always comm=x\\nalways uid=abc\\n' > rules");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid argument"));
+    assert_eq!(rules(&m).len(), 3);
+    assert!(m.read("errors").contains("line 2: 'uid=abc'"));
+    // `>` replaces: no default line means default always.
+    m.ok("echo 'always class=exec' > rules");
+    assert_eq!(rules(&m), ["always class=exec", "default always"]);
+    assert!(m
+        .read("config")
+        .contains("\nrule = always class=exec\ndefault = always\n"));
 }

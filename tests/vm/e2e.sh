@@ -15,6 +15,10 @@
 #   marked     exact record counts in log and log.json
 #   exclude    config exclusion while stats keep counting
 #   badconfig  a bad config write fails, changes nothing, errors explains
+#   rules      rules written to rules select exact records with their key,
+#              cat shows hit counts, a bad rule changes nothing; a
+#              container (unshare in a docker-like cgroup v2 scope) shows
+#              cgroup=, container= and nspid= and container rules match it
 #   newline    a file name with a newline cannot forge a line
 #   nonroot    a non-root user can neither read the log nor write config
 #   pipe       a live reader of pipe gets new records
@@ -37,7 +41,7 @@ bin=${SAGAFS_BIN:-$repo/target/release/sagafs}
 mp=/tmp/sagafs
 helper=$(dirname "$bin")/mount-sagafs
 N=${E2E_N:-25}
-all_cases="mount marked exclude badconfig newline nonroot pipe flood busy umount sigterm guardian"
+all_cases="mount marked exclude badconfig rules newline nonroot pipe flood busy umount sigterm guardian"
 dlog=/tmp/e2e-daemon.log
 
 mounted() { grep -q " $mp fuse.sagafs " /proc/mounts; }
@@ -107,7 +111,7 @@ case_mount() {
 	check "an idle daemon uses no CPU ($t0 -> $t1 ticks in 3 s)" test $((t1 - t0)) -eq 0
 	echo 'enabled = 1' >"$mp/config"
 	eq "the directory lists exactly the files" "$(ls "$mp" | tr '\n' ' ')" \
-		"config errors log log.json pipe stats stats.json "
+		"config errors log log.json pipe rules stats stats.json "
 }
 
 case_marked() {
@@ -154,6 +158,75 @@ case_badconfig() {
 	check "with Invalid argument" grep -q 'Invalid argument' /tmp/e2e-err
 	eq "and changes nothing" "$(cat "$mp/config")" "$cfg_before"
 	check "errors names the bad key" grep -q 'no_such_key' "$mp/errors"
+}
+
+# The cgroup2 mount; mounted on /sys/fs/cgroup if the guest has none.
+cgroup2_root() {
+	local r
+	r=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	if [ -z "$r" ]; then
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+		r=/sys/fs/cgroup
+	fi
+	echo "$r"
+}
+
+# Records of path $1 logged under rule key $2 (the files' creation, made
+# before the rules, is logged too, without a key).
+keyed() { grep -F -- "path=\"$1\"" "$mp/log" | grep -c -E " key=$2( |\$)"; }
+keyed_is() { [ "$(keyed "$1" "$2")" = "$3" ]; }
+hits_of() { grep -F -- "$1" "$mp/rules" | sed -n 's/.*# hits \([0-9]*\)$/\1/p'; }
+
+case_rules() {
+	local d=/tmp/e2e-rules-$$ i cg id scope rules_before line
+	cg=$(cgroup2_root) || { not_ok "cgroup2 mounted"; return; }
+	up || { not_ok "mount"; return; }
+	mkdir -p "$d/etc" && : >"$d/etc/f" && : >"$d/last" && : >"$d/ctr"
+	printf 'always syscall=openat dir=%s/etc key=etc\nalways syscall=openat path=%s/last key=last\ndefault never\n' \
+		"$d" "$d" >"$mp/rules"
+	eq "a rule list written to rules is taken" "$?" 0
+	for i in $(seq "$N"); do cat "$d/etc/f" "$d/other" 2>/dev/null; done
+	cat "$d/last"
+	check "the last rule's record arrives" wait_until keyed_is "$d/last" last 1
+	eq "exactly N records under the etc rule, with its key" "$(keyed "$d/etc/f" etc)" "$N"
+	eq "no record of calls the default left out" "$(count "path=\"$d/other\"")" 0
+	eq "log.json carries the key" \
+		"$(jq -r --arg p "$d/etc/f" 'select(.paths[0].path? == $p) | .key' "$mp/log.json" | grep -c '^etc$')" "$N"
+	eq "cat rules shows the rule's hits" "$(hits_of "key=etc")" "$N"
+	check "and the default's" test "$(hits_of "default never")" -gt 0
+
+	rules_before=$(grep -v '^#' "$mp/rules" | sed 's/  # hits.*//')
+	/usr/bin/printf 'always comm=a\nalways uid=abc\n' >>"$mp/rules" 2>/tmp/e2e-err
+	check "a bad rule fails the write" test $? -ne 0
+	check "with Invalid argument" grep -q 'Invalid argument' /tmp/e2e-err
+	eq "and changes nothing" "$(grep -v '^#' "$mp/rules" | sed 's/  # hits.*//')" "$rules_before"
+	check "errors names line and word" grep -q "line 2: 'uid=abc'" "$mp/errors"
+
+	# A container: pid 1 of its own pid namespace, in a docker-like scope.
+	id=$(printf '%064x' $$)
+	scope="$cg/e2e.slice/docker-$id.scope"
+	mkdir -p "$scope" || { not_ok "cgroup $scope made"; return; }
+	printf 'always container=%s key=ctr\nalways path=%s/last key=last\ndefault never\n' \
+		"$id" "$d" >"$mp/rules"
+	sh -c "echo 0 >'$scope/cgroup.procs' && exec unshare --pid --mount --fork cat '$d/ctr' '$d/etc/f'"
+	eq "the container ran" "$?" 0
+	check "its record arrives" wait_until keyed_is "$d/ctr" ctr 1
+	line=$(grep -F "path=\"$d/ctr\"" "$mp/log" | grep ' key=ctr ')
+	check "with the container rule's key" eval 'case "$line" in *" key=ctr "*) ;; *) false ;; esac'
+	check "with its cgroup" eval 'case "$line" in *" cgroup=/e2e.slice/docker-$id.scope "*) ;; *) false ;; esac'
+	check "with its container id" eval 'case "$line" in *" container=$id") ;; *) false ;; esac'
+	check "with its pid in its namespace" eval 'case "$line" in *" nspid=1 "*) ;; *) false ;; esac'
+	eq "log.json names the runtime" \
+		"$(jq -r --arg p "$d/ctr" 'select(.paths[0].path? == $p and .key == "ctr") | .container.runtime' "$mp/log.json")" docker
+	# The same calls from the host, then a marker that is logged after
+	# them: the container rule must not take the host's calls.
+	cat "$d/ctr" "$d/ctr-none" "$d/last" 2>/dev/null
+	check "the host's marker arrives" wait_until keyed_is "$d/last" last 2
+	eq "the host's calls are left out" "$(keyed "$d/ctr" ctr)/$(count "path=\"$d/ctr-none\"")" 1/0
+	[ -n "$line" ] || diag "log: $(grep -F "$d" "$mp/log" | tail -n 3)"
+	echo 'default always' >"$mp/rules"
+	rmdir "$scope" "$cg/e2e.slice" 2>/dev/null
+	rm -rf "$d"
 }
 
 case_newline() {

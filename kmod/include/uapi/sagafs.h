@@ -398,6 +398,189 @@ struct sagafs_stats {
 };
 
 /* ------------------------------------------------------------------ */
+/* Rules (SET_RULES, GET_RULES).
+ *
+ * A call that passes the configuration's filters (the syscall bitmap, the
+ * pid, uid and comm lists, result, exclude-self: a built-in first rule
+ * whose "no" is final) is then offered to an ordered list of rules.  The
+ * first rule whose syscall bitmap holds the call's [abi][slot] bit and
+ * whose conditions all hold decides: SAGAFS_RULE_ALWAYS logs the call, its
+ * record carrying the rule's key; SAGAFS_RULE_NEVER does not, and the call
+ * counts as filtered.  A call no rule decides follows the set's default
+ * (logged unless SAGAFS_RULES_DEFAULT_NEVER).  Counters count every call,
+ * whatever the rules decide.  The module loads with no rules, default
+ * always.
+ *
+ * A rule set is three arrays: nr_rules struct sagafs_rule, nr_conds
+ * struct sagafs_rule_cond (the conditions of rule 0, then those of rule 1,
+ * ...: each rule takes the next nr_conds of them) and str_len bytes of
+ * strings that keys and string operands point into (offset, length; no NUL
+ * terminators).  Within a rule the conditions are listed in strictly
+ * increasing field order, so a field appears at most once; the field order
+ * is the order of evaluation, cheapest first.  A call for which no rule's
+ * bitmap has the bit costs one bitmap test (the union of the rules'
+ * bitmaps); the executable's path, the cgroup path and the path arguments
+ * are fetched only when a condition needs them, at most once per call.
+ *
+ * Values a condition sees:
+ *   UID, EUID, GID   real uid, effective uid, real gid (initial user ns)
+ *   AUID             loginuid, (__u32)-1 when unset
+ *   PID, PPID        tgid and real parent's tgid (initial pid ns)
+ *   RESULT           the return value as __s64 (0 for calls logged at
+ *                    entry); an error is -errno
+ *   PIDNS            inode number of the task's pid namespace;
+ *                    SAGAFS_PIDNS_HOST is the initial one
+ *   PERM             for open, openat, open_by_handle_at and creat: the
+ *                    access the flags ask for (O_RDONLY: R, O_WRONLY: W,
+ *                    O_RDWR: R|W, plus W with O_TRUNC; creat: W); openat2
+ *                    counts as R|W (its flags are in user memory); any
+ *                    other call holds (a rule restricts it through its
+ *                    bitmap)
+ *   COMM             the task's comm (at most 15 bytes)
+ *   CGROUP           the cgroup v2 path of the task, "/" for the root
+ *   CONTAINER        the container id found in that path: the id of the
+ *                    deepest component that is "<64 hex>", or one of
+ *                    docker-, cri-containerd-, crio-, libpod- followed by
+ *                    64 lowercase hex digits (and ".scope" or nothing),
+ *                    or "machine-<name>.scope" (<name>); none otherwise
+ *   EXE              d_path of the executable (no value for kernel
+ *                    threads or when d_path fails; " (deleted)" appended
+ *                    by d_path stays)
+ *   PATH             each path argument as recorded (path 0 and, unless
+ *                    it holds argv, path 1); matches when any does.  A
+ *                    path cut at snaplen matches only when the cut copy
+ *                    decides (a prefix no longer than the copy); an absent
+ *                    or unreadable path is no value.
+ *
+ * Operators: RANGE (lo <= value <= hi, numbers; RESULT compares as
+ * __s64), EQ, PREFIX, DIR (equal, or a descendant: the next byte of the
+ * value is '/', or the operand ends with '/'), MASK (PERM: the access
+ * intersects lo), EXISTS (CONTAINER: there is a container).  Any operator
+ * may carry SAGAFS_OP_NOT except MASK.  A condition on a field without a
+ * value (no path, no executable, no container) does not hold, so its
+ * negation does.
+ *
+ * Accepted combinations and operands (anything else, and any nonzero
+ * padding or unused operand, is EINVAL):
+ *   UID..PIDNS   RANGE; lo <= hi, both below 2^32 (RESULT: any __s64)
+ *   PERM         MASK; lo a nonzero subset of SAGAFS_PERM_ALL, hi 0
+ *   COMM         EQ, PREFIX; 1 to SAGAFS_COMM_LEN - 1 bytes
+ *   CGROUP       EQ, PREFIX, DIR; starts with '/'
+ *   CONTAINER    EQ, PREFIX; no '/'; or EXISTS without operand
+ *   EXE          EQ, PREFIX, DIR; starts with '/'
+ *   PATH         EQ, PREFIX, DIR
+ * String operands are 1 to SAGAFS_RULE_STR_MAX bytes, none of them NUL.
+ * Keys are 1 to SAGAFS_KEY_MAX bytes from '!' to '~' (no spaces); only
+ * SAGAFS_RULE_ALWAYS rules carry one.  A rule whose bitmap is empty is
+ * EINVAL (it could never decide).
+ */
+
+#define SAGAFS_RULES_MAX	1024	/* rules in a set */
+#define SAGAFS_RULE_CONDS_MAX	16	/* conditions of one rule */
+#define SAGAFS_RULES_STRINGS_MAX 65536	/* bytes of the string table */
+#define SAGAFS_RULE_STR_MAX	1024	/* bytes of one string operand */
+#define SAGAFS_PIDNS_HOST	0xEFFFFFFCU	/* inode of the initial pid ns */
+
+/* struct sagafs_rules.flags */
+#define SAGAFS_RULES_DEFAULT_NEVER (1U << 0) /* calls no rule decides: drop */
+#define SAGAFS_RULES_FLAGS_ALL	SAGAFS_RULES_DEFAULT_NEVER
+
+/* struct sagafs_rule.action */
+#define SAGAFS_RULE_ALWAYS	1
+#define SAGAFS_RULE_NEVER	2
+
+/* struct sagafs_rule_cond.field, in evaluation order */
+#define SAGAFS_FIELD_UID	1
+#define SAGAFS_FIELD_EUID	2
+#define SAGAFS_FIELD_GID	3
+#define SAGAFS_FIELD_AUID	4
+#define SAGAFS_FIELD_PID	5
+#define SAGAFS_FIELD_PPID	6
+#define SAGAFS_FIELD_RESULT	7
+#define SAGAFS_FIELD_PIDNS	8
+#define SAGAFS_FIELD_PERM	9
+#define SAGAFS_FIELD_COMM	10
+#define SAGAFS_FIELD_CGROUP	11
+#define SAGAFS_FIELD_CONTAINER	12
+#define SAGAFS_FIELD_EXE	13
+#define SAGAFS_FIELD_PATH	14
+#define SAGAFS_FIELD_MAX	14
+
+/* struct sagafs_rule_cond.op */
+#define SAGAFS_OP_RANGE		1
+#define SAGAFS_OP_EQ		2
+#define SAGAFS_OP_PREFIX	3
+#define SAGAFS_OP_DIR		4
+#define SAGAFS_OP_MASK		5
+#define SAGAFS_OP_EXISTS	6
+#define SAGAFS_OP_NOT		0x8000	/* negates the operator it is or'ed to */
+
+/* PERM masks (auditd's -p letters) */
+#define SAGAFS_PERM_X		(1U << 0)
+#define SAGAFS_PERM_W		(1U << 1)
+#define SAGAFS_PERM_R		(1U << 2)
+#define SAGAFS_PERM_A		(1U << 3)
+#define SAGAFS_PERM_ALL		0xFU
+
+/*
+ * One condition.  Numbers: lo, hi (str_off, str_len 0).  Strings:
+ * str_off, str_len into the string table (lo, hi 0).  PERM: lo.
+ */
+struct sagafs_rule_cond {
+	__u16 field;
+	__u16 op;
+	__u32 str_off;
+	__u32 str_len;
+	__u32 __pad0;
+	__u64 lo;
+	__u64 hi;
+};
+
+struct sagafs_rule {
+	__u32 action;		/* SAGAFS_RULE_ALWAYS or SAGAFS_RULE_NEVER */
+	__u32 nr_conds;		/* at most SAGAFS_RULE_CONDS_MAX */
+	__u32 key_off;		/* key in the string table (0 when none) */
+	__u32 key_len;		/* 0: no key */
+	__u64 hits;		/* GET_RULES: calls it decided; SET_RULES ignores it */
+	__u64 syscalls[SAGAFS_NR_ABIS][SAGAFS_BITMAP_WORDS];	/* calls it applies to */
+};
+
+/*
+ * SET_RULES replaces the whole rule set atomically (readers see the old
+ * set or the new one, never a mix), or, with EINVAL (any malformed field,
+ * offset, length or limit), E2BIG, EFAULT or ENOMEM, changes nothing.
+ * Hits restart at zero with every set.
+ *
+ * rule_size and cond_size are the element sizes the caller uses: at least
+ * the kernel's (EINVAL otherwise), at most a page (E2BIG); bytes past the
+ * kernel's size must be zero (E2BIG), as for the structures' size field.
+ *
+ * GET_RULES: nr_rules, nr_conds and str_len are the capacities of the
+ * arrays rules, conds and strings point to.  The kernel sets them to the
+ * sizes of the set in force, with flags, default_hits, generation and its
+ * own element sizes; when every capacity suffices it fills the arrays
+ * (each rule's hits summed over CPUs).  Capacities all zero: a size query,
+ * nothing else written.  Some capacity too small: ENOSPC, the header is
+ * written, the arrays are not.
+ */
+struct sagafs_rules {
+	__u32 size;
+	__u32 flags;		/* SAGAFS_RULES_* */
+	__u32 nr_rules;		/* at most SAGAFS_RULES_MAX */
+	__u32 nr_conds;		/* the sum of the rules' nr_conds */
+	__u32 str_len;		/* at most SAGAFS_RULES_STRINGS_MAX */
+	__u32 rule_size;	/* sizeof(struct sagafs_rule) */
+	__u32 cond_size;	/* sizeof(struct sagafs_rule_cond) */
+	__u32 __pad0;
+	__u64 rules;		/* user pointer */
+	__u64 conds;		/* user pointer */
+	__u64 strings;		/* user pointer */
+	/* written by GET_RULES, ignored by SET_RULES: */
+	__u64 default_hits;	/* calls decided by the default */
+	__u64 generation;	/* rule sets set since load */
+};
+
+/* ------------------------------------------------------------------ */
 /* Requests.  Queries are open to any opener; changes need a descriptor
  * opened for writing (EBADF) and CAP_SYS_ADMIN (EPERM).  Unknown requests:
  * ENOTTY.  Bad pointers: EFAULT.  Invalid
@@ -416,5 +599,7 @@ struct sagafs_stats {
  * 0x06 and 0x07 were ENABLE and DISABLE; retired (ENOTTY), never to be
  * reused.  SET_CONFIG's SAGAFS_CFG_ENABLED is the one switch.
  */
+#define SAGAFS_IOC_SET_RULES	_IOW(SAGAFS_IOC_MAGIC, 0x08, struct sagafs_rules)
+#define SAGAFS_IOC_GET_RULES	_IOWR(SAGAFS_IOC_MAGIC, 0x09, struct sagafs_rules)
 
 #endif /* _UAPI_LINUX_SAGAFS_H */

@@ -69,6 +69,50 @@ pub const IOC_NR_GET_CONFIG: u8 = 0x02;
 pub const IOC_NR_SET_CONFIG: u8 = 0x03;
 pub const IOC_NR_GET_STATS: u8 = 0x04;
 pub const IOC_NR_RESET_STATS: u8 = 0x05;
+pub const IOC_NR_SET_RULES: u8 = 0x08;
+pub const IOC_NR_GET_RULES: u8 = 0x09;
+
+pub const RULES_MAX: usize = 1024;
+pub const RULE_CONDS_MAX: usize = 16;
+pub const RULES_STRINGS_MAX: usize = 65536;
+pub const RULE_STR_MAX: usize = 1024;
+pub const PIDNS_HOST: u32 = 0xEFFF_FFFC;
+
+pub const RULES_DEFAULT_NEVER: u32 = 1 << 0;
+pub const RULES_FLAGS_ALL: u32 = RULES_DEFAULT_NEVER;
+
+pub const RULE_ALWAYS: u32 = 1;
+pub const RULE_NEVER: u32 = 2;
+
+pub const FIELD_UID: u16 = 1;
+pub const FIELD_EUID: u16 = 2;
+pub const FIELD_GID: u16 = 3;
+pub const FIELD_AUID: u16 = 4;
+pub const FIELD_PID: u16 = 5;
+pub const FIELD_PPID: u16 = 6;
+pub const FIELD_RESULT: u16 = 7;
+pub const FIELD_PIDNS: u16 = 8;
+pub const FIELD_PERM: u16 = 9;
+pub const FIELD_COMM: u16 = 10;
+pub const FIELD_CGROUP: u16 = 11;
+pub const FIELD_CONTAINER: u16 = 12;
+pub const FIELD_EXE: u16 = 13;
+pub const FIELD_PATH: u16 = 14;
+pub const FIELD_MAX: u16 = 14;
+
+pub const OP_RANGE: u16 = 1;
+pub const OP_EQ: u16 = 2;
+pub const OP_PREFIX: u16 = 3;
+pub const OP_DIR: u16 = 4;
+pub const OP_MASK: u16 = 5;
+pub const OP_EXISTS: u16 = 6;
+pub const OP_NOT: u16 = 0x8000;
+
+pub const PERM_X: u64 = 1 << 0;
+pub const PERM_W: u64 = 1 << 1;
+pub const PERM_R: u64 = 1 << 2;
+pub const PERM_A: u64 = 1 << 3;
+pub const PERM_ALL: u64 = 0xF;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -235,6 +279,47 @@ pub struct sagafs_stats {
     pub skip_unflagged: u64,
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct sagafs_rule_cond {
+    pub field: u16,
+    pub op: u16,
+    pub str_off: u32,
+    pub str_len: u32,
+    pub __pad0: u32,
+    pub lo: u64,
+    pub hi: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct sagafs_rule {
+    pub action: u32,
+    pub nr_conds: u32,
+    pub key_off: u32,
+    pub key_len: u32,
+    pub hits: u64,
+    pub syscalls: [[u64; BITMAP_WORDS]; NR_ABIS],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct sagafs_rules {
+    pub size: u32,
+    pub flags: u32,
+    pub nr_rules: u32,
+    pub nr_conds: u32,
+    pub str_len: u32,
+    pub rule_size: u32,
+    pub cond_size: u32,
+    pub __pad0: u32,
+    pub rules: u64,
+    pub conds: u64,
+    pub strings: u64,
+    pub default_hits: u64,
+    pub generation: u64,
+}
+
 /// Request numbers as nix encodes them (`_IOR`, `_IOWR`, `_IOW`, `_IO`);
 /// `check` compares each with the header's.
 pub mod request {
@@ -253,6 +338,10 @@ pub mod request {
     pub const GET_STATS: ioctl_num_type =
         nix::request_code_readwrite!(IOC_MAGIC, IOC_NR_GET_STATS, size_of::<sagafs_stats>());
     pub const RESET_STATS: ioctl_num_type = nix::request_code_none!(IOC_MAGIC, IOC_NR_RESET_STATS);
+    pub const SET_RULES: ioctl_num_type =
+        nix::request_code_write!(IOC_MAGIC, IOC_NR_SET_RULES, size_of::<sagafs_rules>());
+    pub const GET_RULES: ioctl_num_type =
+        nix::request_code_readwrite!(IOC_MAGIC, IOC_NR_GET_RULES, size_of::<sagafs_rules>());
 }
 
 // Reads the table the C compiler made from the header (FFI statics).

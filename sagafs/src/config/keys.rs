@@ -4,7 +4,7 @@
 //! Parsing, rendering, the key names in messages and the man page's key
 //! list (compared by a test) all follow this table.
 
-use super::{ResultFilter, Settings, SyscallSet, RETAIN_MAX, RETAIN_MIN};
+use super::{ResultFilter, RuleDefault, Settings, SyscallSet, RETAIN_MAX, RETAIN_MIN};
 use crate::abi::{COMM_LEN, MAX_COMMS, MAX_IDS, RING_KB_MAX, RING_KB_MIN, SNAPLEN_MAX};
 use crate::format::escape::{escape_into, unescape};
 use sagafs_mount::size;
@@ -12,10 +12,15 @@ use sagafs_mount::size;
 /// One key of the `config` file.
 pub struct Key {
     pub name: &'static str,
-    /// The value as `render()` prints it (empty for an empty list).
+    /// The value as `render()` prints it (empty for an empty list); for a
+    /// repeated key, one value per line.
     pub render: fn(&Settings) -> String,
-    /// Sets the key from its value text (trimmed), or says why not.
+    /// Sets the key from its value text (trimmed), or says why not; a
+    /// repeated key adds its value.
     pub set: fn(&mut Settings, &str) -> Result<(), String>,
+    /// Given once per value, on as many lines as it has values (`rule`):
+    /// the first of them in a write replaces the whole list.
+    pub repeated: bool,
 }
 
 /// A key stored as is in the `Settings` field of the same name: rendered
@@ -27,12 +32,13 @@ macro_rules! key {
             name: stringify!($name),
             render: |s| ($render)(&s.$name),
             set: |s, v| ($parse)(v).map(|x| s.$name = x),
+            repeated: false,
         }
     };
 }
 
 /// Every key, in the order `render()` prints them.
-pub const KEYS: [Key; 15] = [
+pub const KEYS: [Key; 17] = [
     key!(enabled, render_flag, parse_bool),
     key!(syscalls, SyscallSet::render, parse_syscalls),
     key!(exclude, render_exclude, SyscallSet::parse),
@@ -48,6 +54,13 @@ pub const KEYS: [Key; 15] = [
     key!(retain, render_size, parse_retain),
     key!(exclude_self, render_flag, parse_bool),
     key!(wakeup_bytes, u32::to_string, parse_u32),
+    Key {
+        name: "rule",
+        render: |s| s.rules.join("\n"),
+        set: add_rule,
+        repeated: true,
+    },
+    key!(default, RuleDefault::render, RuleDefault::parse),
 ];
 
 /// Keys that were renamed, with their new names: refused with a hint.
@@ -61,6 +74,31 @@ pub fn position(name: &str) -> Option<usize> {
 /// The key names, in table order.
 pub fn names() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|k| k.name)
+}
+
+/// One rule (sagafs(5), RULES), kept in its normal form; an empty value
+/// leaves the list empty.
+fn add_rule(s: &mut Settings, v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    let list = crate::rules::parse(v).map_err(|e| {
+        if e.word.is_empty() {
+            e.message
+        } else {
+            format!("'{}': {}", e.word, e.message)
+        }
+    })?;
+    if list.default_given {
+        return Err("the default is a key of its own: write 'default = always|never'".into());
+    }
+    match list.rules.as_slice() {
+        [r] => {
+            s.rules.push(r.to_string());
+            Ok(())
+        }
+        _ => Err("give one rule: always|never CONDITION... or watch PATH [PERMS]".into()),
+    }
 }
 
 fn render_flag(v: &bool) -> String {

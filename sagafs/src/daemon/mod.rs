@@ -24,10 +24,11 @@ use nix::errno::Errno;
 use parking_lot::Mutex;
 
 use crate::abi;
-use crate::config::{self, Settings};
+use crate::config::{self, RuleDefault, Settings};
 use crate::device::{set_capture, Backend, DeviceError, Stats as DevStats};
 use crate::error::Error;
 use crate::format::stats as fstats;
+use crate::rules::{self, RuleSet};
 use collector::Collector;
 use errors::ErrorLog;
 use hub::{now_ns, Hub};
@@ -84,6 +85,7 @@ impl Daemon {
         off.flags &= !abi::CFG_ENABLED;
         set_capture(&*backend, false)?;
         backend.set_config(&off)?;
+        backend.set_rules(&compiled(&settings)?)?;
         let consumer = backend.map()?;
         if kcfg.flags & abi::CFG_ENABLED != 0 {
             backend.set_config(&kcfg)?;
@@ -158,6 +160,15 @@ impl Daemon {
                 ))
             }
         };
+        let rules_changed = new.rules != cur.rules || new.default != cur.default;
+        if rules_changed {
+            if let Err(e) = compiled(&new).and_then(|set| self.backend.set_rules(&set)) {
+                return Err(self.refuse(
+                    e.errno(),
+                    format!("config: the capture device refused the rules, nothing changed: {e}"),
+                ));
+            }
+        }
         let (kcur, knew) = (cur.to_kernel(), new.to_kernel());
         let applied = if knew.ring_kb != kcur.ring_kb {
             match self.collector.lock().as_ref() {
@@ -173,6 +184,9 @@ impl Daemon {
             Ok(())
         };
         if let Err(e) = applied {
+            if rules_changed {
+                self.restore_rules(&cur);
+            }
             return Err(self.refuse(
                 e.errno(),
                 format!("config: the capture device refused the change, nothing changed: {e}"),
@@ -188,6 +202,116 @@ impl Daemon {
         *self.settings.lock() = new;
         self.config_mtime.store(now_ns(), Ordering::Release);
         Ok(())
+    }
+
+    /// Puts back the rules of `cur` after a change that failed half way.
+    fn restore_rules(&self, cur: &Settings) {
+        if let Err(e) = compiled(cur).and_then(|set| self.backend.set_rules(&set)) {
+            self.errors.push(&format!(
+                "rules: putting back the previous rules failed: {e}"
+            ));
+        }
+    }
+
+    /// Applies one write to `rules` atomically: its rules replace the list
+    /// (`append`: follow it), a `default` line sets the default (when
+    /// replacing, its absence means `default always`).  On any error
+    /// nothing changes, and the reason, naming the line and the word,
+    /// goes to `errors` and comes back with its errno (EINVAL for a bad
+    /// rule).
+    pub fn apply_rules(&self, text: &[u8], append: bool) -> Result<(), Error> {
+        let _serial = self.config_lock.lock();
+        let cur = self.settings();
+        let refuse_input = |msg: String| {
+            self.refuse(
+                Errno::EINVAL,
+                format!("rules: write refused, nothing changed: {msg}"),
+            )
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            return Err(refuse_input(
+                "not valid UTF-8 (write other bytes as \\xHH inside quotes)".into(),
+            ));
+        };
+        let list = rules::parse(text).map_err(|e| refuse_input(e.to_string()))?;
+        let mut new = cur.clone();
+        if !append {
+            new.rules.clear();
+            new.default = RuleDefault::Always;
+        }
+        if list.default_given {
+            new.default = if list.default_never {
+                RuleDefault::Never
+            } else {
+                RuleDefault::Always
+            };
+        }
+        new.rules.extend(list.rules.iter().map(ToString::to_string));
+        let set = match new.rule_set() {
+            Ok(set) => set,
+            Err(e) => {
+                // Rule i of the new list is line i + 1 of its text; each
+                // rule alone compiled, so this is a limit of the whole.
+                let kept = new.rules.len() - list.rules.len();
+                let at = match e.line.checked_sub(1 + kept).and_then(|i| list.rules.get(i)) {
+                    Some(r) => format!("line {}", r.line),
+                    None => format!("rule {}", e.line),
+                };
+                return Err(refuse_input(format!("{at}: {}", e.message)));
+            }
+        };
+        if let Err(e) = self.backend.set_rules(&set) {
+            return Err(self.refuse(
+                e.errno(),
+                format!("rules: the capture device refused the rules, nothing changed: {e}"),
+            ));
+        }
+        log::info!(
+            "rules changed: {} rules, default {}",
+            new.rules.len(),
+            new.default.as_str()
+        );
+        *self.settings.lock() = new;
+        self.config_mtime.store(now_ns(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The content of `rules`: the rules in force in their order, each
+    /// with the calls it decided since it was set, then the default.
+    pub fn rules_file(&self) -> Vec<u8> {
+        let s = self.settings();
+        let mut out = String::from(
+            "# sagafs rules: the first rule that matches a call decides; \
+             '# hits N': the calls it decided since the rules were set\n",
+        );
+        let hits = match self.backend.rules() {
+            Ok(k) if k.set.rules.len() == s.rules.len() => Some(k),
+            Ok(k) => {
+                out.push_str(&format!(
+                    "# the module holds {} rules, not these: hit counts unknown\n",
+                    k.set.rules.len()
+                ));
+                None
+            }
+            Err(e) => {
+                let msg = format!("rules: reading the hit counts failed: {e}");
+                self.errors.push(&msg);
+                out.push_str(&format!("# {msg}\n"));
+                None
+            }
+        };
+        let hit = |n: Option<u64>| n.map_or("?".to_string(), |n| n.to_string());
+        for (i, r) in s.rules.iter().enumerate() {
+            let n = hits.as_ref().map(|k| k.set.rules[i].hits);
+            out.push_str(&format!("{r}  # hits {}\n", hit(n)));
+        }
+        let n = hits.as_ref().map(|k| k.default_hits);
+        out.push_str(&format!(
+            "default {}  # hits {}\n",
+            s.default.as_str(),
+            hit(n)
+        ));
+        out.into_bytes()
     }
 
     /// Records a refusal in `errors` (and the log) and returns it.
@@ -276,6 +400,16 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The rules of `s`, compiled (they were checked when `s` was made).
+fn compiled(s: &Settings) -> Result<RuleSet, DeviceError> {
+    s.rule_set().map_err(|e| {
+        DeviceError::new(
+            Errno::EINVAL,
+            format!("rules: rule {}: {}", e.line, e.message),
+        )
+    })
 }
 
 fn thread_error(e: &std::io::Error) -> DeviceError {

@@ -8,16 +8,23 @@
 //! consumer code reads it.
 //!
 //! It applies the configuration as the kernel does (syscall bitmaps and
-//! their exclusions, pid/uid/comm lists, result, exclude-self), validates
-//! SET_CONFIG the same way, and keeps the same counters with the same
-//! invariants (calls = logged + filtered + dropped, per syscall and per
-//! CPU). Records enter through [`DeviceDouble::inject`]; `wait` is woken
-//! through a pipe once a ring holds more than `wakeup_bytes`.
+//! their exclusions, pid/uid/comm lists, result, exclude-self), then the
+//! rule set (validated and evaluated by `rules::set` and `rules::eval`,
+//! the kernel's semantics in Rust: the key of the deciding rule goes into
+//! the record, hits are counted), validates SET_CONFIG the same way, and
+//! keeps the same counters with the same invariants (calls = logged +
+//! filtered + dropped, per syscall and per CPU). What the kernel reads
+//! from the task rather than the call (the executable's path, the cgroup
+//! path of a cgroup id) comes from [`DeviceDouble::set_exe`] and
+//! [`DeviceDouble::set_cgroup_path`]. Records enter through
+//! [`DeviceDouble::inject`]; `wait` is woken through a pipe once a ring
+//! holds more than `wakeup_bytes`.
 //!
 //! The `poke_*` methods write raw bytes or control words to simulate a
 //! corrupt ring or a misbehaving consumer.
 
 use std::alloc::{self, Layout};
+use std::collections::HashMap;
 use std::io;
 use std::mem::{offset_of, size_of};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -38,6 +45,7 @@ use crate::abi::{
 use crate::clock::now_ns;
 use crate::names;
 use crate::record::{Abi, Builder};
+use crate::rules::{self, RuleSet, RulesInForce};
 
 const PAGE: usize = 4096;
 
@@ -170,6 +178,12 @@ struct State {
     enabled_since: Option<u64>,
     consumer_pid: u32,
     signaled: bool,
+    rules: RuleSet,
+    hits: Vec<u64>,
+    default_hits: u64,
+    generation: u64,
+    exes: HashMap<u32, Vec<u8>>,
+    cgroups: HashMap<u64, Vec<u8>>,
     /// The record being written (kept to reuse its memory).
     scratch: Vec<u8>,
 }
@@ -340,6 +354,13 @@ impl DeviceDouble {
             enabled_since: Some(now),
             consumer_pid: 0,
             signaled: false,
+            rules: RuleSet::default(),
+            hits: Vec::new(),
+            default_hits: 0,
+            generation: 0,
+            exes: HashMap::new(),
+            // The root cgroup of cgroup v2 has id 1.
+            cgroups: HashMap::from([(1, b"/".to_vec())]),
             scratch: Vec::new(),
         };
         state.publish_all();
@@ -431,6 +452,17 @@ impl DeviceDouble {
         )
     }
 
+    /// The executable the kernel would find for process `pid`.
+    pub fn set_exe(&self, pid: u32, path: &[u8]) {
+        self.inner.state.lock().exes.insert(pid, path.to_vec());
+    }
+
+    /// The cgroup v2 path the kernel would find for cgroup `id` (id 1 is
+    /// `/` from the start).
+    pub fn set_cgroup_path(&self, id: u64, path: &[u8]) {
+        self.inner.state.lock().cgroups.insert(id, path.to_vec());
+    }
+
     /// The pid recorded as the consumer (this process while mapped).
     pub fn consumer_pid(&self) -> u32 {
         self.inner.state.lock().consumer_pid
@@ -519,6 +551,12 @@ impl State {
                 }
             }
         }
+        if !self.rules_log(&mut r) {
+            let counts = &mut self.syscalls[r.abi.index() * abi::NR_SLOTS + s];
+            counts.filtered += 1;
+            self.cpus[cpu].stats.filtered += 1;
+            return Outcome::Filtered;
+        }
         let region = self.region.clone();
         let ring = region.ring_size;
         let tail = self.tail(cpu);
@@ -570,6 +608,25 @@ impl State {
         self.publish(cpu);
         self.scratch = bytes;
         out
+    }
+
+    /// The rules' decision on `r` (hits counted); on "log", `r` takes the
+    /// deciding rule's key.
+    fn rules_log(&mut self, r: &mut Builder) -> bool {
+        let d = {
+            let exe = self.exes.get(&r.pid).map(Vec::as_slice);
+            let cgroup = self.cgroups.get(&r.cgroup_id).map(Vec::as_slice);
+            rules::decide(&self.rules, &rules::Call::of_builder(r, exe, cgroup))
+        };
+        match d.rule {
+            Some(i) => self.hits[i] += 1,
+            None => self.default_hits += 1,
+        }
+        r.key = match d.rule {
+            Some(i) if d.log => self.rules.key(i).to_vec(),
+            _ => Vec::new(),
+        };
+        d.log
     }
 
     /// Unread bytes, 0 when the consumer's tail is bogus.
@@ -675,6 +732,37 @@ impl Backend for DeviceDouble {
         Ok(())
     }
 
+    fn set_rules(&self, set: &RuleSet) -> Result<(), DeviceError> {
+        set.validate().map_err(|e| {
+            DeviceError::new(
+                Errno::EINVAL,
+                format!("SET_RULES: the module rejected the rule set ({e}); nothing was changed"),
+            )
+        })?;
+        let mut st = self.inner.state.lock();
+        st.rules = set.clone();
+        for r in st.rules.rules.iter_mut() {
+            r.hits = 0;
+        }
+        st.hits = vec![0; set.rules.len()];
+        st.default_hits = 0;
+        st.generation += 1;
+        Ok(())
+    }
+
+    fn rules(&self) -> Result<RulesInForce, DeviceError> {
+        let st = self.inner.state.lock();
+        let mut set = st.rules.clone();
+        for (r, h) in set.rules.iter_mut().zip(&st.hits) {
+            r.hits = *h;
+        }
+        Ok(RulesInForce {
+            set,
+            default_hits: st.default_hits,
+            generation: st.generation,
+        })
+    }
+
     fn stats(&self) -> Result<Stats, DeviceError> {
         let st = self.inner.state.lock();
         let mut total = sagafs_counts::default();
@@ -684,6 +772,7 @@ impl Backend for DeviceDouble {
             total.logged += c.logged;
             total.filtered += c.filtered;
             total.dropped += c.dropped;
+            total.skipped += c.skipped;
         }
         let cpus: Vec<sagafs_cpu_stats> = (0..st.cpus.len())
             .map(|cpu| {

@@ -64,6 +64,9 @@ impl DeviceError {
             Errno::EINVAL if what == "SET_CONFIG" => {
                 "SET_CONFIG: the module rejected the configuration; nothing was changed".to_string()
             }
+            Errno::EINVAL if what == "SET_RULES" => {
+                "SET_RULES: the module rejected the rule set; nothing was changed".to_string()
+            }
             Errno::EBUSY if what == "SET_CONFIG" => "SET_CONFIG: ring_kb can change only while \
                  capture is off and no consumer maps the rings; nothing was changed"
                 .to_string(),

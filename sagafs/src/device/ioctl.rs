@@ -10,3 +10,5 @@ nix::ioctl_readwrite!(get_config, IOC_MAGIC, IOC_NR_GET_CONFIG, sagafs_config);
 nix::ioctl_write_ptr!(set_config, IOC_MAGIC, IOC_NR_SET_CONFIG, sagafs_config);
 nix::ioctl_readwrite!(get_stats, IOC_MAGIC, IOC_NR_GET_STATS, sagafs_stats);
 nix::ioctl_none!(reset_stats, IOC_MAGIC, IOC_NR_RESET_STATS);
+nix::ioctl_write_ptr!(set_rules, IOC_MAGIC, IOC_NR_SET_RULES, sagafs_rules);
+nix::ioctl_readwrite!(get_rules, IOC_MAGIC, IOC_NR_GET_RULES, sagafs_rules);

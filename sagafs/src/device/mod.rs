@@ -3,9 +3,10 @@
 //!
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
 //!   `config`/`set_config` (capture on and off included, see
-//!   [`set_capture`]), `stats`/`reset_stats`, `map` (the ring consumer)
-//!   and `wait`. [`Device`] is the real one; [`bpf::BpfBackend`] the
-//!   eBPF capture program behind the same interface;
+//!   [`set_capture`]), `rules`/`set_rules`, `stats`/`reset_stats`, `map`
+//!   (the ring consumer) and `wait`. [`Device`] is the real one;
+//!   [`bpf::BpfBackend`] the eBPF capture program behind the same
+//!   interface;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
 //!   [`Items`] (records as the kernel's bytes, validated, and drop
@@ -47,6 +48,7 @@ pub use select::open_backend;
 
 use crate::clock::now_ns;
 use crate::record::Items;
+use crate::rules::{RuleSet, RulesInForce};
 
 /// Why `wait` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +93,10 @@ pub trait Backend: Send + Sync {
     fn config(&self) -> Result<sagafs_config, DeviceError>;
     /// Applies a whole configuration atomically, or changes nothing.
     fn set_config(&self, cfg: &sagafs_config) -> Result<(), DeviceError>;
+    /// Replaces the rule set atomically (SET_RULES), or changes nothing.
+    fn set_rules(&self, set: &RuleSet) -> Result<(), DeviceError>;
+    /// The rule set in force with its hit counts (GET_RULES).
+    fn rules(&self) -> Result<RulesInForce, DeviceError>;
     /// All counters, with per-CPU and per-syscall arrays.
     fn stats(&self) -> Result<Stats, DeviceError>;
     /// Zeroes the counters and restarts `reset_ns`.

@@ -17,7 +17,11 @@ use nix::sys::stat::{fstat, Mode, SFlag};
 use super::ioctl;
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
-use crate::abi::{self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+use crate::abi::{
+    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_rule,
+    sagafs_rule_cond, sagafs_rules,
+};
+use crate::rules::{RuleSet, RulesInForce};
 
 /// An open `/dev/sagafs` whose ABI version matches this build.
 #[derive(Debug)]
@@ -222,6 +226,81 @@ impl Backend for Device {
         unsafe { ioctl::set_config(self.fd.as_raw_fd(), &c) }
             .map_err(|e| DeviceError::request("SET_CONFIG", e))?;
         Ok(())
+    }
+
+    fn set_rules(&self, set: &RuleSet) -> Result<(), DeviceError> {
+        let h = sagafs_rules {
+            size: size_of::<sagafs_rules>() as u32,
+            flags: set.flags,
+            nr_rules: set.rules.len() as u32,
+            nr_conds: set.conds.len() as u32,
+            str_len: set.strings.len() as u32,
+            rule_size: size_of::<sagafs_rule>() as u32,
+            cond_size: size_of::<sagafs_rule_cond>() as u32,
+            rules: set.rules.as_ptr() as u64,
+            conds: set.conds.as_ptr() as u64,
+            strings: set.strings.as_ptr() as u64,
+            ..Default::default()
+        };
+        // SAFETY: `h` points to the three vectors of `set`, which outlive
+        // the call, with their lengths; the request only reads them.
+        unsafe { ioctl::set_rules(self.fd.as_raw_fd(), &h) }
+            .map_err(|e| DeviceError::request("SET_RULES", e))?;
+        Ok(())
+    }
+
+    fn rules(&self) -> Result<RulesInForce, DeviceError> {
+        // Sizes first, then the arrays; ENOSPC means the set grew between
+        // the two calls: ask again.
+        for _ in 0..8 {
+            let mut q = sagafs_rules {
+                size: size_of::<sagafs_rules>() as u32,
+                ..Default::default()
+            };
+            // SAFETY: `q` is a valid sagafs_rules with no capacities: the
+            // request writes only `q`.
+            unsafe { ioctl::get_rules(self.fd.as_raw_fd(), &mut q) }
+                .map_err(|e| DeviceError::request("GET_RULES", e))?;
+            let mut set = RuleSet {
+                flags: 0,
+                rules: vec![sagafs_rule::default(); q.nr_rules as usize],
+                conds: vec![sagafs_rule_cond::default(); q.nr_conds as usize],
+                strings: vec![0; q.str_len as usize],
+            };
+            let mut h = sagafs_rules {
+                size: size_of::<sagafs_rules>() as u32,
+                nr_rules: q.nr_rules,
+                nr_conds: q.nr_conds,
+                str_len: q.str_len,
+                rule_size: size_of::<sagafs_rule>() as u32,
+                cond_size: size_of::<sagafs_rule_cond>() as u32,
+                rules: set.rules.as_mut_ptr() as u64,
+                conds: set.conds.as_mut_ptr() as u64,
+                strings: set.strings.as_mut_ptr() as u64,
+                ..Default::default()
+            };
+            // SAFETY: `h` points to vectors of exactly the capacities it
+            // states, at the element sizes it states; they outlive the call.
+            match unsafe { ioctl::get_rules(self.fd.as_raw_fd(), &mut h) } {
+                Err(Errno::ENOSPC) => continue,
+                Err(e) => return Err(DeviceError::request("GET_RULES", e)),
+                Ok(_) => {}
+            }
+            if h.nr_rules != q.nr_rules || h.nr_conds != q.nr_conds || h.str_len != q.str_len {
+                // A set of the same sizes or smaller replaced it: ask again.
+                continue;
+            }
+            set.flags = h.flags;
+            return Ok(RulesInForce {
+                set,
+                default_hits: h.default_hits,
+                generation: h.generation,
+            });
+        }
+        Err(DeviceError::new(
+            Errno::EAGAIN,
+            "GET_RULES: the rule set kept changing while being read; try again",
+        ))
     }
 
     fn stats(&self) -> Result<Stats, DeviceError> {

@@ -697,3 +697,110 @@ proptest! {
         prop_assert_eq!(cs.records + cs.dropped, st.total.logged + st.total.dropped);
     }
 }
+
+fn at(path: &str, pid: u32, comm: &str) -> Builder {
+    let mut r = Builder::new(0, 1000 + pid as u64);
+    r.pid = pid;
+    r.comm = comm.as_bytes().to_vec();
+    r.paths[0].as_mut().unwrap().bytes = path.as_bytes().to_vec();
+    r
+}
+
+#[test]
+fn rules_decide_in_the_double_with_keys_hits_and_counts() {
+    let d = DeviceDouble::new(1, 32);
+    let mut c = d.map().unwrap();
+    let set = crate::rules::compile_text(
+        "always syscall=openat dir=/etc key=etc\n\
+         never comm=noisy\n\
+         always exe=/usr/bin/* key=bin\n\
+         default never\n",
+    )
+    .unwrap();
+    d.set_rules(&set).unwrap();
+    d.set_exe(1000, b"/usr/bin/cat");
+    let outs = d.inject_many([
+        at("/etc/passwd", 2000, "test"),
+        at("/tmp/x", 1000, "noisy"),
+        at("/tmp/x", 1000, "test"),
+        at("/tmp/x", 2000, "test"),
+    ]);
+    assert_eq!(
+        outs,
+        vec![
+            Outcome::Logged { seq: 0 },
+            Outcome::Filtered,
+            Outcome::Logged { seq: 1 },
+            Outcome::Filtered
+        ]
+    );
+    let items = drain(c.as_mut());
+    let keys: Vec<&[u8]> = records(&items).iter().map(|r| r.key).collect();
+    assert_eq!(keys, vec![&b"etc"[..], b"bin"]);
+    // Counters count every call; rule "never" and the default count as
+    // filtered.
+    let st = d.stats().unwrap();
+    assert_eq!(
+        (st.total.calls, st.total.logged, st.total.filtered),
+        (4, 2, 2)
+    );
+    let got = d.rules().unwrap();
+    assert_eq!(got.generation, 1);
+    assert_eq!(got.default_hits, 1);
+    assert_eq!(
+        got.set.rules.iter().map(|r| r.hits).collect::<Vec<_>>(),
+        vec![1, 1, 1]
+    );
+    let mut plain = got.set.clone();
+    plain.rules.iter_mut().for_each(|r| r.hits = 0);
+    assert_eq!(plain, set);
+
+    // A malformed set is refused and nothing changes, hits included.
+    let mut bad = set.clone();
+    bad.conds[0].field = 99;
+    let e = d.set_rules(&bad).unwrap_err();
+    assert_eq!(e.errno(), Errno::EINVAL);
+    assert!(e.to_string().contains("nothing was changed"), "{e}");
+    assert_eq!(d.rules().unwrap(), got);
+
+    // A new set restarts the hits; keys from the injected record are
+    // never trusted.
+    d.set_rules(&crate::rules::RuleSet::default()).unwrap();
+    let mut r = at("/tmp/y", 3, "test");
+    r.key = b"forged".to_vec();
+    assert_eq!(d.inject(r), Outcome::Logged { seq: 2 });
+    let items = drain(c.as_mut());
+    assert_eq!(records(&items)[0].key, b"");
+    let got = d.rules().unwrap();
+    assert_eq!((got.generation, got.default_hits), (2, 1));
+}
+
+#[test]
+fn rules_see_paths_cut_to_snaplen_and_cgroups() {
+    let d = DeviceDouble::new(1, 32);
+    let mut cfg = d.config().unwrap();
+    cfg.snaplen = 4;
+    d.set_config(&cfg).unwrap();
+    let ctr = "ab".repeat(32);
+    d.set_cgroup_path(77, format!("/system.slice/docker-{ctr}.scope").as_bytes());
+    let set = crate::rules::compile_text(
+        "always path=/etc/passwd key=exact\n\
+         always path=/etc* key=prefix\n\
+         always container!=none key=ctr\n\
+         default never\n",
+    )
+    .unwrap();
+    d.set_rules(&set).unwrap();
+    let mut c = d.map().unwrap();
+    let mut in_ctr = at("/tmp/x", 5, "test");
+    in_ctr.cgroup_id = 77;
+    d.inject_many([
+        at("/etc/passwd", 5, "test"),
+        in_ctr,
+        at("/tmp/x", 5, "test"),
+    ]);
+    let items = drain(c.as_mut());
+    let keys: Vec<&[u8]> = records(&items).iter().map(|r| r.key).collect();
+    // "/etc" of "/etc/passwd" cannot tell an exact match, only a prefix.
+    assert_eq!(keys, vec![&b"prefix"[..], b"ctr"]);
+}

@@ -10,6 +10,7 @@
 //! `escape::unescape()` of it gives the original bytes back.
 
 use super::{syscall, DropReason, Line};
+use crate::container::Identity;
 use crate::names;
 use crate::record::{PathRef, RecordRef, Resolution};
 
@@ -170,6 +171,12 @@ fn write_paths(l: &mut Line, r: &RecordRef) {
 /// was captured the first is `null`. It is empty for `entry_lost` records
 /// and holds only path 0 for exec records (path 1 is `argv`).
 pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
+    write_record_in(out, r, None);
+}
+
+/// Appends the object of `r` in the cgroup `id` (`"cgroup"`, and
+/// `"container"` when the cgroup is a container's) and a newline.
+pub fn write_record_in(out: &mut Vec<u8>, r: &RecordRef, id: Option<&Identity>) {
     let mut l = Line::new(out);
     let l = &mut l;
     write_time_fields(l, r.time_ns);
@@ -230,6 +237,17 @@ pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
     key_u64(l, b",\"pidns\":", r.pidns.into());
     key_u64(l, b",\"mntns\":", r.mntns.into());
     key_u64(l, b",\"cgroup_id\":", r.cgroup_id);
+    if let Some(id) = id {
+        key(l, b",\"cgroup\":");
+        l.json_str(&id.path);
+        if let Some(c) = &id.container {
+            key(l, b",\"container\":{\"id\":");
+            l.json_str(c.id.as_bytes());
+            key(l, b",\"runtime\":\"");
+            l.raw(c.runtime.as_str().as_bytes());
+            l.raw(b"\"}");
+        }
+    }
     l.raw(b"}\n");
 }
 
@@ -263,6 +281,23 @@ mod tests {
         assert_eq!(v.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(v.last(), Some(&b'\n'));
         serde_json::from_slice(&v).unwrap()
+    }
+
+    #[test]
+    fn cgroup_and_container_when_known() {
+        let b = sample().encode();
+        let r = decode_ref(&b).unwrap();
+        let id = crate::format::text::tests::docker_cgroup();
+        let mut v = Vec::new();
+        write_record_in(&mut v, &r, Some(&id));
+        let v: Value = serde_json::from_slice(&v).unwrap();
+        assert_eq!(v["cgroup"], String::from_utf8(id.path.clone()).unwrap());
+        assert_eq!(
+            v["container"],
+            json!({"id": "ab".repeat(32), "runtime": "docker"})
+        );
+        let o = obj(&sample());
+        assert!(o.get("cgroup").is_none() && o.get("container").is_none());
     }
 
     #[test]

@@ -15,9 +15,30 @@ pub mod syscall;
 pub mod text;
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
+use crate::container::{CgroupResolver, Identity};
 use crate::record::{ItemRef, RecordRef};
 use line::Line;
+
+/// The machine's cgroup hierarchy, once the program found it: records
+/// then show their cgroup path and container (`cgroup=`, `container=`).
+static CGROUPS: OnceLock<CgroupResolver> = OnceLock::new();
+
+/// Makes the formats show each record's cgroup and container, resolved
+/// by `r`; the first call wins (the hierarchy is the machine's, one per
+/// process).
+pub fn show_cgroups(r: CgroupResolver) {
+    let _ = CGROUPS.set(r);
+}
+
+/// The cgroup of `r` as the formats show it, when known.
+fn identity(r: &RecordRef) -> Option<Arc<Identity>> {
+    if r.cgroup_id == 0 {
+        return None;
+    }
+    CGROUPS.get()?.resolve(r.cgroup_id)
+}
 
 /// Why records were dropped; shown as `reason=` in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,9 +79,10 @@ pub enum Format {
 impl Format {
     /// Appends one record, newline included.
     pub fn record(self, out: &mut Vec<u8>, r: &RecordRef) {
+        let id = identity(r);
         match self {
-            Format::Text => text::write_record(out, r),
-            Format::Json => json::write_record(out, r),
+            Format::Text => text::write_record_in(out, r, id.as_deref()),
+            Format::Json => json::write_record_in(out, r, id.as_deref()),
         }
     }
 

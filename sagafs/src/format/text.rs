@@ -11,9 +11,12 @@
 //! Everything up to and including the result sits at fixed positions
 //! (scripts index fields by position); after the result come optional
 //! fields, each only when it applies, in this order: `argv=`,
-//! `resolved=`, `skipped=`, `key=`, `nspid=`.
+//! `resolved=`, `skipped=`, `key=`, `nspid=`, `cgroup=` (the cgroup v2
+//! path, when the daemon knows it) and `container=` (the container id,
+//! when the cgroup is a container's).
 
 use super::{syscall, DropReason, Line};
+use crate::container::Identity;
 use crate::names;
 use crate::record::{Argv, PathRef, RecordRef, Resolution};
 
@@ -57,7 +60,7 @@ fn write_argv(l: &mut Line, argv: Argv) {
 }
 
 /// Appends the optional fields that follow the result.
-fn write_optional(l: &mut Line, r: &RecordRef) {
+fn write_optional(l: &mut Line, r: &RecordRef, id: Option<&Identity>) {
     if let Some(argv) = r.argv() {
         write_argv(l, argv);
     }
@@ -75,6 +78,14 @@ fn write_optional(l: &mut Line, r: &RecordRef) {
     }
     if r.ns_pid != r.pid {
         field_u64(l, b" nspid=", r.ns_pid.into());
+    }
+    if let Some(id) = id {
+        l.raw(b" cgroup=");
+        l.escaped(&id.path);
+        if let Some(c) = &id.container {
+            l.raw(b" container=");
+            l.escaped(c.id.as_bytes());
+        }
     }
 }
 
@@ -94,6 +105,12 @@ fn write_result(l: &mut Line, r: &RecordRef) {
 
 /// Appends the log line of `r`, newline included.
 pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
+    write_record_in(out, r, None);
+}
+
+/// Appends the log line of `r` in the cgroup `id` (`cgroup=`, and
+/// `container=` when the cgroup is a container's), newline included.
+pub fn write_record_in(out: &mut Vec<u8>, r: &RecordRef, id: Option<&Identity>) {
     let mut l = Line::new(out);
     l.time(r.time_ns, true);
     field_u64(&mut l, b" cpu=", r.cpu.into());
@@ -141,7 +158,7 @@ pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
         }
     }
     write_result(&mut l, r);
-    write_optional(&mut l, r);
+    write_optional(&mut l, r, id);
     l.byte(b'\n');
 }
 
@@ -392,5 +409,47 @@ pub(crate) mod tests {
             .strip_suffix("\"...")
             .unwrap();
         assert_eq!(unescape(p1.as_bytes()).unwrap(), b"\xff,\"");
+    }
+
+    /// A cgroup as the daemon resolves it: a docker container's scope
+    /// (a path with a blank, to see it escaped).
+    pub(crate) fn docker_cgroup() -> crate::container::Identity {
+        let path = format!("/system.slice/docker-{}.scope", "ab".repeat(32));
+        crate::container::Identity {
+            container: crate::container::container_of(&path),
+            path: path.into_bytes(),
+        }
+    }
+
+    #[test]
+    fn cgroup_and_container_follow_the_other_optional_fields() {
+        let b = exec_sample().encode();
+        let r = decode_ref(&b).unwrap();
+        let mut plain = Vec::new();
+        write_record(&mut plain, &r);
+        let mut out = Vec::new();
+        let id = docker_cgroup();
+        write_record_in(&mut out, &r, Some(&id));
+        let want = format!(
+            " cgroup=/system.slice/docker-{0}.scope container={0}\n",
+            "ab".repeat(32)
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("{}{want}", String::from_utf8(plain).unwrap().trim_end())
+        );
+        // A host cgroup: no container=; hostile bytes escaped.
+        let host = crate::container::Identity {
+            path: b"/user.slice/a b\ncpu=1".to_vec(),
+            container: None,
+        };
+        let mut out = Vec::new();
+        write_record_in(&mut out, &r, Some(&host));
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.ends_with(" cgroup=/user.slice/a\\x20b\\x0acpu\\x3d1\n"),
+            "{line}"
+        );
+        assert!(!line.contains("container="));
     }
 }

@@ -8,6 +8,7 @@
 //! | `log.json`   | 0440 | the same as JSON Lines                         |
 //! | `pipe`       | 0440 | live text stream from the moment of open       |
 //! | `config`     | 0640 | `key = value` settings; root writes            |
+//! | `rules`      | 0640 | the rule list with hit counts; root writes     |
 //! | `stats`      | 0440 | counters and rates, snapshot at open           |
 //! | `stats.json` | 0440 | the same as one JSON object                    |
 //! | `errors`     | 0440 | the last errors, one line each                 |
@@ -21,6 +22,12 @@
 //! EINVAL for invalid input, and changes nothing); a last line without a
 //! newline is applied when the file is closed (flush), and an error then
 //! fails the close.
+//!
+//! Writes to `rules` are applied the same way, each as one atomic change
+//! of the rule list: the first change of an open replaces the list
+//! (opened with O_APPEND, `>>`: adds to it), the later ones of the same
+//! open add to it, so that a rule file written in several pieces ends up
+//! whole.
 
 mod perm;
 pub mod snapshot;
@@ -58,14 +65,16 @@ pub enum Node {
     Stats,
     StatsJson,
     Errors,
+    Rules,
 }
 
 impl Node {
-    pub const FILES: [Node; 7] = [
+    pub const FILES: [Node; 8] = [
         Node::Log,
         Node::LogJson,
         Node::Pipe,
         Node::Config,
+        Node::Rules,
         Node::Stats,
         Node::StatsJson,
         Node::Errors,
@@ -81,6 +90,7 @@ impl Node {
             Node::Stats => 6,
             Node::StatsJson => 7,
             Node::Errors => 8,
+            Node::Rules => 9,
         }
     }
 
@@ -100,13 +110,19 @@ impl Node {
             Node::Stats => "stats",
             Node::StatsJson => "stats.json",
             Node::Errors => "errors",
+            Node::Rules => "rules",
         }
+    }
+
+    /// `config` and `rules`: root may write them.
+    pub fn writable(self) -> bool {
+        matches!(self, Node::Config | Node::Rules)
     }
 
     pub fn mode(self) -> u16 {
         match self {
             Node::Root => 0o755,
-            Node::Config => 0o640,
+            Node::Config | Node::Rules => 0o640,
             _ => 0o440,
         }
     }
@@ -131,7 +147,7 @@ pub struct Attr {
 pub struct TreeOptions {
     /// Group of the files (`gid=`).
     pub gid: u32,
-    /// `ro`: `config` cannot be written (EROFS).
+    /// `ro`: `config` and `rules` cannot be written (EROFS).
     pub read_only: bool,
 }
 
@@ -139,7 +155,14 @@ enum Handle {
     Log(LogReader),
     Static(Vec<u8>),
     Pipe(Arc<Mutex<StreamReader>>),
-    Config { content: Vec<u8>, wbuf: Vec<u8> },
+    /// `config` or `rules`, opened for writing or not.
+    Edit {
+        node: Node,
+        content: Vec<u8>,
+        wbuf: Vec<u8>,
+        /// `rules`: the next change adds to the list.
+        append: bool,
+    },
 }
 
 /// See the module documentation.
@@ -179,7 +202,7 @@ impl Tree {
             Node::Log | Node::LogJson | Node::Pipe | Node::Stats | Node::StatsJson => {
                 d.hub.last_data_ns()
             }
-            Node::Config => d.config_mtime_ns(),
+            Node::Config | Node::Rules => d.config_mtime_ns(),
             Node::Errors => d.errors.last_ns().unwrap_or(self.start_ns),
         };
         Ok(Attr {
@@ -226,7 +249,7 @@ impl Tree {
         if mask & libc::X_OK != 0 && node != Node::Root {
             return Err(Errno::EACCES);
         }
-        if want.write && node == Node::Config && self.opts.read_only {
+        if want.write && node.writable() && self.opts.read_only {
             return Err(Errno::EROFS);
         }
         perm::check(cred, node.mode(), self.opts.gid, want)
@@ -243,7 +266,7 @@ impl Tree {
             read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
             write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
         };
-        if want.write && node == Node::Config && self.opts.read_only {
+        if want.write && node.writable() && self.opts.read_only {
             return Err(Errno::EROFS);
         }
         perm::check(cred, node.mode(), self.opts.gid, want)?;
@@ -263,9 +286,17 @@ impl Tree {
                 &d.hub,
                 Format::Text,
             )))),
-            Node::Config => Handle::Config {
+            Node::Config => Handle::Edit {
+                node,
                 content: d.config_text(),
                 wbuf: Vec::new(),
+                append: false,
+            },
+            Node::Rules => Handle::Edit {
+                node,
+                content: d.rules_file(),
+                wbuf: Vec::new(),
+                append: flags & libc::O_APPEND != 0,
             },
             Node::Stats => Handle::Static(d.stats_file(false)),
             Node::StatsJson => Handle::Static(d.stats_file(true)),
@@ -298,7 +329,7 @@ impl Tree {
         match &mut *g {
             Handle::Log(r) => reply(Ok(r.read(offset, size as usize))),
             Handle::Static(b) => reply(Ok(slice(b))),
-            Handle::Config { content, .. } => reply(Ok(slice(content))),
+            Handle::Edit { content, .. } => reply(Ok(slice(content))),
             Handle::Pipe(s) => {
                 let s = s.clone();
                 drop(g);
@@ -315,13 +346,17 @@ impl Tree {
         }
     }
 
-    /// Writes `data` (only `config` is writable; the offset is ignored:
-    /// writes are commands, `>` and `>>` behave the same).  A refused
-    /// change carries its errno and reason (also in `errors`).
+    /// Writes `data` (only `config` and `rules` are writable; the offset
+    /// is ignored: writes are commands; on `config` `>` and `>>` behave
+    /// the same).  A refused change carries its errno and reason (also in
+    /// `errors`).
     pub fn write(&self, fh: u64, data: &[u8], cred: &Cred) -> Result<u32, Error> {
         let h = self.handle(fh)?;
         let mut g = h.lock();
-        let Handle::Config { wbuf, .. } = &mut *g else {
+        let Handle::Edit {
+            node, wbuf, append, ..
+        } = &mut *g
+        else {
             return Err(Errno::EACCES.into());
         };
         if !cred.is_root() {
@@ -332,7 +367,8 @@ impl Tree {
             return Err(self.daemon.refuse(
                 Errno::EFBIG,
                 format!(
-                    "config: write refused: more than {} KiB in one open; nothing changed",
+                    "{}: write refused: more than {} KiB in one open; nothing changed",
+                    node.name(),
                     CONFIG_WRITE_MAX / 1024
                 ),
             ));
@@ -340,16 +376,28 @@ impl Tree {
         wbuf.extend_from_slice(data);
         if wbuf.ends_with(b"\n") {
             let text = std::mem::take(wbuf);
-            self.daemon.apply_config(&text)?;
+            self.edit(*node, &text, append)?;
         }
         Ok(data.len() as u32)
     }
 
-    /// Truncation (`>` opens with O_TRUNC): allowed on `config` as a
-    /// no-op, refused elsewhere.
+    /// Applies the text of a write to `config` or `rules`.
+    fn edit(&self, node: Node, text: &[u8], append: &mut bool) -> Result<(), Error> {
+        if node == Node::Rules {
+            self.daemon.apply_rules(text, *append)?;
+            *append = true;
+            Ok(())
+        } else {
+            self.daemon.apply_config(text)
+        }
+    }
+
+    /// Truncation (`>` opens with O_TRUNC): allowed on `config` and
+    /// `rules` as a no-op (a write to `rules` replaces the list anyway),
+    /// refused elsewhere.
     pub fn truncate(&self, ino: u64, size: u64, cred: &Cred) -> Result<Attr, Errno> {
         let node = Self::node(ino)?;
-        if node != Node::Config {
+        if !node.writable() {
             return Err(if node == Node::Root {
                 Errno::EISDIR
             } else {
@@ -369,14 +417,17 @@ impl Tree {
     }
 
     /// close(2) of one descriptor: applies a pending last line of
-    /// `config` (refused: its errno and reason).
+    /// `config` or `rules` (refused: its errno and reason).
     pub fn flush(&self, fh: u64) -> Result<(), Error> {
         let h = self.handle(fh)?;
         let mut g = h.lock();
-        if let Handle::Config { wbuf, .. } = &mut *g {
+        if let Handle::Edit {
+            node, wbuf, append, ..
+        } = &mut *g
+        {
             if !wbuf.is_empty() {
                 let text = std::mem::take(wbuf);
-                self.daemon.apply_config(&text)?;
+                self.edit(*node, &text, append)?;
             }
         }
         Ok(())

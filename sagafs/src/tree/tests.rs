@@ -125,6 +125,7 @@ fn directory_lists_exactly_the_files_and_unknown_names_are_enoent() {
             "log.json",
             "pipe",
             "config",
+            "rules",
             "stats",
             "stats.json",
             "errors"
@@ -374,4 +375,161 @@ fn shutdown_ends_waiting_reads_with_eof() {
     );
     // Capture is off after shutdown: nobody reads it.
     assert_eq!(f.dev.config().unwrap().flags & abi::CFG_ENABLED, 0);
+}
+
+impl Fixture {
+    /// One open of `rules` (`append`: O_APPEND, the shell's `>>`) with
+    /// one write per piece, then close.
+    fn write_rules(&self, pieces: &[&str], append: bool) -> Result<(), Error> {
+        let flags = libc::O_WRONLY | if append { libc::O_APPEND } else { 0 };
+        let fh = self.tree.open(Node::Rules.ino(), flags, &ROOT)?;
+        let mut w = Ok(());
+        for p in pieces {
+            w = w.and(self.tree.write(fh, p.as_bytes(), &ROOT).map(|_| ()));
+        }
+        let c = self.tree.release(fh);
+        w.and(c)
+    }
+
+    /// The rules as `cat rules` shows them, without the comment lines.
+    fn rules(&self) -> Vec<String> {
+        self.cat(Node::Rules)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[test]
+fn rules_file_replaces_appends_and_shows_hits() {
+    let mut f = fixture(TreeOptions::default());
+    assert_eq!(f.rules(), ["default always  # hits 0"]);
+    f.write_rules(
+        &[
+            "# etc only\nalways syscall=openat dir=/etc key=etc\n",
+            "default never\n",
+        ],
+        false,
+    )
+    .unwrap();
+    f.write_rules(&["never comm=noisy  # quiet\n"], true)
+        .unwrap();
+    assert_eq!(
+        f.rules(),
+        [
+            "always syscall=openat dir=/etc key=etc  # hits 0",
+            "never comm=noisy  # hits 0",
+            "default never  # hits 0",
+        ]
+    );
+    assert_eq!(f.dev.rules().unwrap().set.rules.len(), 2);
+    f.inject(1, b"/etc/passwd");
+    let r = f.rec(0, b"/tmp/x");
+    f.dev.inject(r);
+    assert_eq!(
+        f.rules(),
+        [
+            "always syscall=openat dir=/etc key=etc  # hits 1",
+            "never comm=noisy  # hits 0",
+            "default never  # hits 1",
+        ]
+    );
+    assert!(
+        f.cat(Node::Log).contains(" key=etc"),
+        "{}",
+        f.cat(Node::Log)
+    );
+    // config shows the same rules and default.
+    let cfg = f.cat(Node::Config);
+    assert!(
+        cfg.contains("\nrule = always syscall=openat dir=/etc key=etc\nrule = never comm=noisy\ndefault = never\n"),
+        "{cfg}"
+    );
+
+    // What cat shows can be written back as it is.
+    let shown = f.cat(Node::Rules);
+    f.write_rules(&[&shown], false).unwrap();
+    assert_eq!(f.rules().len(), 3);
+
+    // Replacing without a default line means default always.
+    f.write_rules(&["always class=exec\n"], false).unwrap();
+    assert_eq!(
+        f.rules(),
+        ["always class=exec  # hits 0", "default always  # hits 0"]
+    );
+}
+
+#[test]
+fn a_bad_rule_refuses_the_whole_write_naming_line_and_word() {
+    let f = fixture(TreeOptions::default());
+    f.write_rules(&["always class=exec key=x\n"], false)
+        .unwrap();
+    let before = f.cat(Node::Rules);
+    let kernel = f.dev.rules().unwrap();
+    for (text, append, want) in [
+        (
+            "always comm=a\nalways bogus=1\n",
+            false,
+            "line 2: 'bogus=1'",
+        ),
+        ("never uid=abc\n", true, "line 1: 'uid=abc'"),
+        ("always comm=a\ndefault maybe\n", false, "line 2: 'default'"),
+        ("sometimes comm=a\n", false, "line 1: 'sometimes'"),
+    ] {
+        let e = f.write_rules(&[text], append).unwrap_err();
+        assert_eq!(e.errno(), Errno::EINVAL, "{text}");
+        let errors = f.cat(Node::Errors);
+        let last = errors.lines().last().unwrap();
+        assert!(last.contains(want), "{text}: {last}");
+        assert!(last.contains("nothing changed"), "{last}");
+        assert_eq!(f.cat(Node::Rules), before, "{text}");
+        assert_eq!(f.dev.rules().unwrap(), kernel, "{text}");
+    }
+    // Too many rules for the kernel: refused as a whole, too.
+    let many: String = (0..=abi::RULES_MAX)
+        .map(|i| format!("never pid={}\n", i + 1))
+        .collect();
+    let e = f.write_rules(&[&many], true).unwrap_err();
+    assert_eq!(e.errno(), Errno::EINVAL);
+    assert!(e.to_string().contains("more than"), "{e}");
+    assert_eq!(f.cat(Node::Rules), before);
+    // Only root writes; a read-only mount refuses even root.
+    assert_eq!(
+        f.tree.open(Node::Rules.ino(), libc::O_WRONLY, &USER),
+        Err(Errno::EACCES)
+    );
+    let ro = fixture(TreeOptions {
+        read_only: true,
+        ..TreeOptions::default()
+    });
+    assert_eq!(
+        ro.tree.open(Node::Rules.ino(), libc::O_WRONLY, &ROOT),
+        Err(Errno::EROFS)
+    );
+}
+
+#[test]
+fn config_rule_keys_set_the_rules() {
+    let f = fixture(TreeOptions::default());
+    f.write_config(
+        "rule = always syscall=openat key=o\nrule = watch /etc/shadow wa\ndefault = never\n",
+    )
+    .unwrap();
+    assert_eq!(
+        f.rules(),
+        [
+            "always syscall=openat key=o  # hits 0",
+            "always dir=/etc/shadow perm=wa  # hits 0",
+            "default never  # hits 0",
+        ]
+    );
+    assert_eq!(f.dev.rules().unwrap().set.flags, abi::RULES_DEFAULT_NEVER);
+    // An empty rule line clears the list; a bad one changes nothing.
+    assert_eq!(f.write_config("rule = always nope=1\n"), Err(Errno::EINVAL));
+    assert!(f.cat(Node::Errors).contains("line 1: rule: 'nope=1'"));
+    assert_eq!(f.rules().len(), 3);
+    f.write_config("rule =\n").unwrap();
+    assert_eq!(f.rules(), ["default never  # hits 0"]);
+    assert!(f.dev.rules().unwrap().set.rules.is_empty());
 }

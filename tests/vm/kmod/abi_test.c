@@ -247,7 +247,8 @@ static int t_unknown_requests(void)
 {
 	__u64 v;
 
-	EXPECT_ERR(ENOTTY, ioctl(dev, _IO(SAGAFS_IOC_MAGIC, 0x08)));
+	/* 0x08 and 0x09 are SET_RULES and GET_RULES: the first free number */
+	EXPECT_ERR(ENOTTY, ioctl(dev, _IO(SAGAFS_IOC_MAGIC, 0x0a)));
 	EXPECT_ERR(ENOTTY, ioctl(dev, _IO(SAGAFS_IOC_MAGIC, 0xff)));
 	EXPECT_ERR(ENOTTY, ioctl(dev, _IOR(SAGAFS_IOC_MAGIC, 0x00, __u64), &v));
 	EXPECT_ERR(ENOTTY, ioctl(dev, _IOR('X', 0x00, __u32), &v));

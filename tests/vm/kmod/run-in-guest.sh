@@ -7,14 +7,15 @@
 #       tests/vm/run -- tests/vm/kmod/run-in-guest.sh
 #
 # tests/vm/run has loaded sagafs.ko already.  This runs the trust test
-# program, the raw ABI test program, the failed-SET_CONFIG cases against
-# the fault injecting build, then the module lifecycle checks, printing
+# program, the raw ABI test program, the raw rules test program, the
+# failed-SET_CONFIG cases against the fault injecting build, then the module lifecycle checks, printing
 # TAP; exit status is non-zero if anything failed.
 set -u
 
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 bin="$repo/target/vm/kmod/abi_test"
 trust="$repo/target/vm/kmod/trust_test"
+rules="$repo/target/vm/kmod/rules_test"
 fault_ko="$repo/target/vm/kmod/fault/sagafs.ko"
 ko="$repo/kmod/sagafs.ko"
 . "$repo/tests/vm/lib.sh"
@@ -28,7 +29,7 @@ dmesg_clean() {
 	fi
 }
 
-for f in "$bin" "$trust" "$fault_ko"; do
+for f in "$bin" "$trust" "$rules" "$fault_ko"; do
 	[ -e "$f" ] || { echo "Bail out! $f missing: run tests/vm/kmod/build.sh"; exit 1; }
 done
 [ -c /dev/sagafs ] || { echo "Bail out! /dev/sagafs missing (module not loaded?)"; exit 1; }
@@ -39,6 +40,10 @@ if "$trust"; then ok "trust_test"; else not_ok "trust_test"; fi
 
 echo "# --- abi_test ---"
 if "$bin"; then ok "abi_test"; else not_ok "abi_test"; fi
+
+# Raw SET_RULES/GET_RULES: malformed and random sets; leaves no rules.
+echo "# --- rules_test ---"
+if "$rules"; then ok "rules_test"; else not_ok "rules_test"; fi
 
 echo "# --- failed SET_CONFIG (fault injecting build) ---"
 if rmmod sagafs && insmod "$fault_ko"; then

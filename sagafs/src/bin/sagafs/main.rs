@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use fuser::SessionUnmounter;
 use nix::sys::signal::{SigSet, Signal};
+use sagafs::container::CgroupResolver;
 use sagafs::daemon::Daemon;
 use sagafs::mount::{check_mountpoint, mount, Mounted};
 use sagafs_mount::options::{self, MountOptions};
@@ -110,6 +111,11 @@ fn serve(cli: &Cli, opts: &MountOptions) -> ExitCode {
         Err(e) => return report.fail(&e),
     };
     log::info!("capture backend: {}", backend.kind());
+    // Records then show their cgroup and container (sagafs(5)).
+    match CgroupResolver::discover() {
+        Some(r) => sagafs::format::show_cgroups(r),
+        None => log::warn!("no cgroup2 file system mounted: records show no cgroup= or container="),
+    }
     let mut mounted = match mount(backend, opts, &cli.mountpoint) {
         Ok(m) => m,
         Err(e) => return report.fail(&e),

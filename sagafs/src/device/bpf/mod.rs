@@ -44,6 +44,7 @@ use self::layout::{bytes_of, sagafs_bpf_config, sagafs_bpf_cpu, sagafs_bpf_ctl, 
 use self::mem::{ArrayMem, RingbufMem};
 use super::abi::{self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 use super::{wait, Backend, Consumer, DeviceError, Stats, Wake};
+use crate::rules::{RuleSet, RulesInForce};
 
 /// How to load the backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -515,6 +516,25 @@ impl Backend for BpfBackend {
             c.flags |= abi::CFG_ENABLED;
         }
         Ok(c)
+    }
+
+    /// The program evaluates the configuration's filters only: an empty
+    /// list with the default `always` (what every mount starts with) is
+    /// accepted, anything else is refused with the reason.
+    fn set_rules(&self, set: &RuleSet) -> Result<(), DeviceError> {
+        if set.rules.is_empty() && set.flags == 0 {
+            return Ok(());
+        }
+        Err(DeviceError::new(
+            Errno::EOPNOTSUPP,
+            "rules need the module backend: the eBPF backend applies only the \
+             configuration's filters (mount with backend=module; sagafs(8))"
+                .to_string(),
+        ))
+    }
+
+    fn rules(&self) -> Result<RulesInForce, DeviceError> {
+        Ok(RulesInForce::default())
     }
 
     fn set_config(&self, cfg: &sagafs_config) -> Result<(), DeviceError> {
