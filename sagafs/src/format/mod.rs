@@ -26,6 +26,16 @@ pub enum LostReason {
     Evicted,
     /// This reader fell behind a stream and missed them.
     ReaderBehind,
+    /// An output's queue was full: the output fell behind and they were
+    /// never handed to it.
+    QueueFull,
+    /// The file output could not write them: the disk was full.
+    DiskFull,
+    /// The remote output's spool was full and its oldest records went.
+    SpoolFull,
+    /// Written to a TCP connection that then broke: they may or may not
+    /// have reached the collector (plain TCP has no acknowledgements).
+    Unacknowledged,
 }
 
 impl LostReason {
@@ -34,6 +44,10 @@ impl LostReason {
             LostReason::RingFull => "ring_full",
             LostReason::Evicted => "evicted",
             LostReason::ReaderBehind => "reader_behind",
+            LostReason::QueueFull => "queue_full",
+            LostReason::DiskFull => "disk_full",
+            LostReason::SpoolFull => "spool_full",
+            LostReason::Unacknowledged => "unacknowledged",
         }
     }
 }
