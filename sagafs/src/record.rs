@@ -393,15 +393,26 @@ pub fn decode_ref(b: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
 /// Encodes a record in the kernel's layout (what the probe writes), for
 /// the device double and for tests. `seq` and `cpu` are taken from `r`.
 pub fn encode(r: &Record) -> Vec<u8> {
+    let mut b = Vec::with_capacity(r.encoded_len());
+    encode_into(&mut b, &r.view());
+    b
+}
+
+/// Appends `r` in the kernel's layout to `out` (padding included), the
+/// bytes [`decode_ref`] takes back.
+pub fn encode_into(out: &mut Vec<u8>, r: &RecordRef) {
     let hdr = size_of::<Raw>();
-    let size = r.encoded_len();
-    let mut b = vec![0u8; size];
+    let paths: usize = r.paths.iter().flatten().map(|p| p.bytes.len()).sum();
+    let size = (hdr + paths).next_multiple_of(abi::RECORD_ALIGN);
+    let start = out.len();
+    out.resize(start + size, 0);
+    let b = &mut out[start..];
     let put16 =
-        |b: &mut Vec<u8>, off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
+        |b: &mut [u8], off: usize, v: u16| b[off..off + 2].copy_from_slice(&v.to_ne_bytes());
     let put32 =
-        |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+        |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
     let put64 =
-        |b: &mut Vec<u8>, off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+        |b: &mut [u8], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
 
     let mut flags = r.flags
         & !(abi::RF_PATH0
@@ -425,36 +436,35 @@ pub fn encode(r: &Record) -> Vec<u8> {
             if p.fault {
                 flags |= bits[i].2;
             }
-            b[off..off + p.bytes.len()].copy_from_slice(&p.bytes);
+            b[off..off + p.bytes.len()].copy_from_slice(p.bytes);
             off += p.bytes.len();
-            put16(&mut b, lens_off + 2 * i, p.bytes.len() as u16);
+            put16(b, lens_off + 2 * i, p.bytes.len() as u16);
         }
     }
 
-    put16(&mut b, offset_of!(Raw, size), size as u16);
-    put16(&mut b, offset_of!(Raw, type_), abi::REC_SYSCALL);
-    put16(&mut b, offset_of!(Raw, flags), flags);
+    put16(b, offset_of!(Raw, size), size as u16);
+    put16(b, offset_of!(Raw, type_), abi::REC_SYSCALL);
+    put16(b, offset_of!(Raw, flags), flags);
     b[offset_of!(Raw, abi)] = r.abi.index() as u8;
-    put32(&mut b, offset_of!(Raw, cpu), r.cpu);
-    put32(&mut b, offset_of!(Raw, nr), r.nr as u32);
-    put64(&mut b, offset_of!(Raw, seq), r.seq);
-    put64(&mut b, offset_of!(Raw, time_ns), r.time_ns);
-    put32(&mut b, offset_of!(Raw, pid), r.pid);
-    put32(&mut b, offset_of!(Raw, tid), r.tid);
-    put32(&mut b, offset_of!(Raw, ppid), r.ppid);
-    put32(&mut b, offset_of!(Raw, uid), r.uid);
-    put32(&mut b, offset_of!(Raw, gid), r.gid);
-    put32(&mut b, offset_of!(Raw, euid), r.euid);
-    put32(&mut b, offset_of!(Raw, egid), r.egid);
-    put32(&mut b, offset_of!(Raw, loginuid), r.loginuid);
+    put32(b, offset_of!(Raw, cpu), r.cpu);
+    put32(b, offset_of!(Raw, nr), r.nr as u32);
+    put64(b, offset_of!(Raw, seq), r.seq);
+    put64(b, offset_of!(Raw, time_ns), r.time_ns);
+    put32(b, offset_of!(Raw, pid), r.pid);
+    put32(b, offset_of!(Raw, tid), r.tid);
+    put32(b, offset_of!(Raw, ppid), r.ppid);
+    put32(b, offset_of!(Raw, uid), r.uid);
+    put32(b, offset_of!(Raw, gid), r.gid);
+    put32(b, offset_of!(Raw, euid), r.euid);
+    put32(b, offset_of!(Raw, egid), r.egid);
+    put32(b, offset_of!(Raw, loginuid), r.loginuid);
     let comm_off = offset_of!(Raw, comm);
     let n = r.comm.len().min(abi::COMM_LEN);
     b[comm_off..comm_off + n].copy_from_slice(&r.comm[..n]);
     for (i, a) in r.args.iter().enumerate() {
-        put64(&mut b, offset_of!(Raw, args) + 8 * i, *a);
+        put64(b, offset_of!(Raw, args) + 8 * i, *a);
     }
-    put64(&mut b, offset_of!(Raw, ret), r.ret as u64);
-    b
+    put64(b, offset_of!(Raw, ret), r.ret as u64);
 }
 
 #[cfg(test)]
