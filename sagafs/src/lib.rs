@@ -12,6 +12,8 @@
 //! - `config`: the `key = value` configuration language.
 //! - `options`: the mount option string (`-o`), shared with mount.sagafs.
 //! - `daemon`: collector, retention, stream fan-out, start-up.
+//! - `output`: copies of the records that outlive the daemon or leave the
+//!   machine: rotated files, the systemd journal, remote syslog.
 //! - `tree`: the file tree and its semantics, without FUSE.
 //! - `fuse`: the fuser adapter over `tree`.
 
@@ -22,5 +24,6 @@ pub mod format;
 pub mod fuse;
 pub mod names;
 pub mod options;
+pub mod output;
 pub mod record;
 pub mod tree;
