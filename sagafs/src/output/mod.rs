@@ -18,6 +18,7 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod file;
 pub mod queue;
 pub mod status;
 
