@@ -21,6 +21,7 @@ pub mod batch;
 pub mod file;
 pub mod queue;
 pub mod status;
+pub mod syslog;
 
 use std::io;
 use std::sync::Arc;

@@ -1,0 +1,151 @@
+//! The remote output against a TCP double on loopback: spooling while the
+//! collector is down, draining in order when it comes, and the counting
+//! of a broken plain TCP connection. RELP, TLS and the real rsyslog are
+//! tested in the `outputs_live` target.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::output::batch::tests::rec;
+use crate::output::file::tests::tempdir;
+use crate::output::Output;
+
+/// Reads one octet-counted message.
+fn read_msg(r: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut len = Vec::new();
+    if r.read_until(b' ', &mut len).ok()? == 0 {
+        return None;
+    }
+    len.pop();
+    let n: usize = std::str::from_utf8(&len).ok()?.parse().ok()?;
+    let mut msg = vec![0u8; n];
+    r.read_exact(&mut msg).ok()?;
+    Some(String::from_utf8(msg).unwrap())
+}
+
+fn seq_of(msg: &str) -> Option<u64> {
+    let i = msg.find(" seq=\"")? + 6;
+    msg[i..].split('"').next()?.parse().ok()
+}
+
+fn batch(from: u64, n: u64) -> Arc<Batch> {
+    let mut b = Builder::default();
+    for s in from..from + n {
+        b.record(&rec((s % 2) as u32, s, 12).view());
+    }
+    b.finish()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn output(port: u16, spool: &std::path::Path) -> Output {
+    let mut cfg = SyslogConfig::new(&format!("127.0.0.1:{port}"), Protocol::Tcp);
+    cfg.spool_dir = spool.to_path_buf();
+    cfg.hostname = Some("box".into());
+    cfg.timeout = Duration::from_secs(2);
+    let sink = SyslogSink::new(cfg).unwrap().with_backoff(Backoff::new(
+        Duration::from_millis(50),
+        Duration::from_millis(200),
+    ));
+    Output::spawn("remote", Box::new(sink), 1 << 20).unwrap()
+}
+
+#[test]
+fn spools_while_down_and_sends_in_order_when_up() {
+    let d = tempdir("syslog-spool");
+    let port = free_port();
+    let o = output(port, &d);
+    o.offer(&batch(0, 40));
+    wait_for("spooling", || o.status().spooled == 40);
+    assert_eq!(o.status().state, State::Spooling);
+    assert!(o.status().last_error.unwrap().1.contains("refused"));
+    o.offer(&batch(40, 10));
+    wait_for("spooling", || o.status().spooled == 50);
+
+    let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let mut r = BufReader::new(s);
+    for want in 0..50 {
+        let m = read_msg(&mut r).unwrap();
+        assert!(m.starts_with("<134>1 "), "{m}");
+        assert!(m.contains(" box sagafs "));
+        assert_eq!(seq_of(&m), Some(want), "{m}");
+    }
+    wait_for("drained", || o.status().spooled == 0);
+    // Connected and empty: the next batch goes straight out.
+    o.offer(&batch(50, 5));
+    for want in 50..55 {
+        assert_eq!(seq_of(&read_msg(&mut r).unwrap()), Some(want));
+    }
+    let st = o.stop();
+    assert_eq!((st.sent, st.dropped(), st.unacknowledged), (55, 0, 0));
+    assert!(
+        std::fs::read_dir(&d).unwrap().next().is_none(),
+        "spool empty"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_broken_tcp_connection_is_counted_and_reported() {
+    let d = tempdir("syslog-break");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let o = output(port, &d);
+    let (s, _) = l.accept().unwrap();
+    o.offer(&batch(0, 20));
+    let mut r = BufReader::new(s);
+    for want in 0..20 {
+        assert_eq!(seq_of(&read_msg(&mut r).unwrap()), Some(want));
+    }
+    // The collector goes away with what it had read.
+    drop(r);
+    o.offer(&batch(20, 5));
+    wait_for("the break", || o.status().last_error.is_some());
+    let st = o.status();
+    // Everything written on the broken connection may be lost: counted.
+    assert_eq!(st.unacknowledged, 20);
+    assert!(st.last_error.unwrap().1.contains("closed"));
+
+    let (s, _) = l.accept().unwrap();
+    let mut r = BufReader::new(s);
+    // First the notice, per CPU, then what was not written.
+    let mut lost = 0;
+    let mut next = Vec::new();
+    while next.len() < 5 {
+        let m = read_msg(&mut r).unwrap();
+        if m.contains(" lost [sagafs@32473 ") {
+            assert!(m.contains("reason=\"unacknowledged\""), "{m}");
+            assert!(next.is_empty(), "the notice comes first");
+            let i = m.find("lost=\"").unwrap() + 6;
+            lost += m[i..].split('"').next().unwrap().parse::<u64>().unwrap();
+        } else {
+            next.push(seq_of(&m).unwrap());
+        }
+    }
+    assert_eq!(lost, 20);
+    assert_eq!(next, (20..25).collect::<Vec<_>>());
+    let st = o.stop();
+    assert_eq!((st.sent, st.notices, st.spooled), (25, 2, 0));
+    std::fs::remove_dir_all(&d).unwrap();
+}
