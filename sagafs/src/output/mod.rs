@@ -19,6 +19,7 @@
 pub mod backoff;
 pub mod batch;
 pub mod file;
+pub mod journal;
 pub mod queue;
 pub mod status;
 pub mod syslog;
