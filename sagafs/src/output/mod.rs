@@ -23,6 +23,7 @@ pub mod journal;
 pub mod queue;
 pub mod status;
 pub mod syslog;
+pub mod validate;
 
 use std::io;
 use std::sync::Arc;
