@@ -293,9 +293,9 @@ impl JournalSink {
                 self.journal = None;
                 let d = self.backoff.failed();
                 c.error(format!(
-                    "journal output: {}: {e}; retrying in {} s",
+                    "journal output: {}: {e}; retrying in {:.1} s",
                     self.cfg.socket.display(),
-                    d.as_secs()
+                    d.as_secs_f64()
                 ));
                 c.set_state(State::Retrying);
                 false

@@ -316,10 +316,10 @@ impl SyslogSink {
         self.spool(&back, true, c);
         let d = self.backoff.failed();
         c.error(format!(
-            "{} output: {}: {e}; spooling, retrying in {} s",
+            "{} output: {}: {e}; spooling, retrying in {:.1} s",
             self.kind,
             self.cfg.address,
-            d.as_secs()
+            d.as_secs_f64()
         ));
         c.set_state(State::Spooling);
     }
@@ -428,10 +428,10 @@ impl SyslogSink {
                 Err(e) => {
                     let d = self.backoff.failed();
                     c.error(format!(
-                        "{} output: {}: {e}; spooling, retrying in {} s",
+                        "{} output: {}: {e}; spooling, retrying in {:.1} s",
                         self.kind,
                         self.cfg.address,
-                        d.as_secs()
+                        d.as_secs_f64()
                     ));
                     c.set_state(State::Spooling);
                     return false;

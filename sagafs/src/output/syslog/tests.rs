@@ -149,3 +149,102 @@ fn a_broken_tcp_connection_is_counted_and_reported() {
     assert_eq!((st.sent, st.notices, st.spooled), (25, 2, 0));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A RELP server double: answers `open`, then acknowledges the first
+/// `ack` syslog frames of the connection and reads the rest; returns the
+/// sequence numbers of the frames it received, acknowledged or not. With
+/// `close_after`, it drops the connection once it has read that many.
+fn relp_double(l: &TcpListener, ack: usize, close_after: Option<usize>) -> (Vec<u64>, Vec<u64>) {
+    use std::io::Write;
+    let (s, _) = l.accept().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let (mut acked, mut unacked) = (Vec::new(), Vec::new());
+    loop {
+        // TXNR SP COMMAND SP LEN [SP DATA] LF
+        let mut head = Vec::new();
+        for _ in 0..2 {
+            let mut f = Vec::new();
+            if r.read_until(b' ', &mut f).unwrap_or(0) == 0 {
+                return (acked, unacked);
+            }
+            head.push(String::from_utf8(f).unwrap().trim().to_string());
+        }
+        let (txnr, cmd) = (head[0].clone(), head[1].clone());
+        // The length ends in a space before data, or in the trailer.
+        let mut len = 0usize;
+        let mut b = [0u8; 1];
+        loop {
+            r.read_exact(&mut b).unwrap();
+            match b[0] {
+                b'0'..=b'9' => len = len * 10 + usize::from(b[0] - b'0'),
+                b' ' | b'\n' => break,
+                c => panic!("bad length byte {c}"),
+            }
+        }
+        let mut data = vec![0u8; if b[0] == b' ' { len + 1 } else { 0 }];
+        r.read_exact(&mut data).unwrap();
+        let data = String::from_utf8(data).unwrap();
+        match cmd.as_str() {
+            "open" => {
+                assert!(data.contains("commands=syslog"), "{data}");
+                let rsp = "200 OK\nrelp_version=0\nrelp_software=double\ncommands=syslog";
+                writeln!(w, "{txnr} rsp {} {rsp}", rsp.len()).unwrap();
+            }
+            "syslog" => {
+                let seq = seq_of(&data).unwrap();
+                if acked.len() < ack {
+                    acked.push(seq);
+                    writeln!(w, "{txnr} rsp 6 200 OK").unwrap();
+                } else {
+                    unacked.push(seq);
+                }
+                if close_after.is_some_and(|n| acked.len() + unacked.len() >= n) {
+                    return (acked, unacked);
+                }
+            }
+            "close" => {
+                writeln!(w, "{txnr} rsp 0").unwrap();
+                return (acked, unacked);
+            }
+            other => panic!("unexpected command {other}"),
+        }
+    }
+}
+
+#[test]
+fn relp_sends_again_what_was_not_acknowledged() {
+    let d = tempdir("relp-double");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut cfg = SyslogConfig::new(&format!("127.0.0.1:{port}"), Protocol::Relp);
+    cfg.spool_dir = d.clone();
+    cfg.window = 8;
+    cfg.timeout = Duration::from_secs(2);
+    let sink = SyslogSink::new(cfg).unwrap().with_backoff(Backoff::new(
+        Duration::from_millis(50),
+        Duration::from_millis(200),
+    ));
+    let o = Output::spawn("relp", Box::new(sink), 1 << 20).unwrap();
+    o.offer(&batch(0, 30));
+    // The first collector acknowledges 5 of the 8 frames in the window,
+    // then goes away.
+    let (acked, unacked) = relp_double(&l, 5, Some(8));
+    assert_eq!(acked, (0..5).collect::<Vec<_>>());
+    assert_eq!(unacked, (5..8).collect::<Vec<_>>());
+    o.offer(&batch(30, 10));
+    // The second gets everything not acknowledged, in order, and no more.
+    let t = std::thread::spawn(move || relp_double(&l, usize::MAX, None));
+    wait_for("every acknowledgement", || o.status().acked == 40);
+    let st = o.stop();
+    let (acked2, unacked2) = t.join().unwrap();
+    assert_eq!(acked2, (5..40).collect::<Vec<_>>());
+    assert!(unacked2.is_empty());
+    assert_eq!(
+        (st.sent, st.acked, st.spooled, st.dropped()),
+        (40, 40, 0, 0)
+    );
+    assert_eq!(st.kind, "relp");
+    std::fs::remove_dir_all(&d).unwrap();
+}
