@@ -13,6 +13,7 @@ packages=(
 	qemu-system-x86 busybox-static kmod udev
 	sparse mandoc fuse3 jq
 	trace-cmd dkms
+	rsyslog rsyslog-relp rsyslog-gnutls openssl systemd
 	python3-pip
 )
 

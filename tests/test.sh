@@ -67,6 +67,14 @@ host_rc=${PIPESTATUS[0]}
 count "$logdir/host.log" "host (cargo test)"
 [ "$host_rc" = 0 ] || failed=$((failed + 1))
 
+stage "outputs against rsyslog, journald, a full disk (host, root)"
+# Its own target: it needs root and those programs, and fails when they
+# are missing (tests/deps.sh installs them).
+cargo test --release --locked -p sagafs-tests --test outputs_live 2>&1 | tee "$logdir/outputs.log"
+outputs_rc=${PIPESTATUS[0]}
+count "$logdir/outputs.log" "outputs (rsyslog, journald)"
+[ "$outputs_rc" = 0 ] || failed=$((failed + 1))
+
 stage "packaging (host)"
 packaging/test-install.sh 2>&1 | tee "$logdir/install.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
