@@ -17,6 +17,11 @@
 //! While journald is unreachable, entries wait in a bounded backlog in
 //! memory and the output retries with backoff; what does not fit is
 //! counted (`queue_full`) and reported by a notice once it is back.
+//!
+//! journald rate-limits each service (10000 entries per 30 s by default)
+//! and counts what it suppresses only in its own log: the unit that runs
+//! the daemon with this output on must set `LogRateLimitIntervalSec=0`
+//! (systemd.exec(5)), or every entry past the burst is lost unseen.
 
 use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsFd, AsRawFd};

@@ -15,6 +15,19 @@
 //! backoff, spool draining).
 //!
 //! `validate` holds the checks of the settings the configuration gives.
+//!
+//! Where the daemon plugs in: the collector fills a [`Builder`] while it
+//! drains the rings (`record` per record view, `lost` per ring gap) and
+//! hands the finished batch to [`Outputs::submit`]; a restarted daemon
+//! refills its retention from [`file::read_back`] with its `retain` as
+//! the limit; `/sagafs/outputs` renders [`Outputs::render_text`] and
+//! [`Outputs::render_json`]; the configuration checks every value with
+//! `validate` before it starts or replaces an output.
+//!
+//! No `unsafe` here: sockets, memfds and descriptor passing go through
+//! `std` and `nix`.
+
+#![deny(unsafe_code)]
 
 pub mod backoff;
 pub mod batch;
