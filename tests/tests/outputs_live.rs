@@ -478,6 +478,32 @@ fn throughput_of_each_output() {
         report.push(format!("journal (datagrams written): {}", rate(n, t)));
         assert_eq!(o.stop().dropped(), 0);
     }
+    {
+        // The output's own cost: a collector that reads and discards.
+        let d = tempdir("bench-discard");
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let reader = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            std::io::copy(&mut s, &mut std::io::sink()).unwrap()
+        });
+        let o = spawn_syslog(syslog(
+            &format!("127.0.0.1:{port}"),
+            Protocol::Tcp,
+            &d.join("spool"),
+        ));
+        let t = throughput(&o, total, |s| s.sent == total);
+        report.push(format!(
+            "tcp to a discarding reader (written): {}",
+            rate(total, t)
+        ));
+        assert_eq!(o.stop().dropped(), 0);
+        assert!(
+            reader.join().unwrap() > total * 300,
+            "every message was read"
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
     for (listen, proto) in [(Listen::Tcp, Protocol::Tcp), (Listen::Relp, Protocol::Relp)] {
         let d = tempdir("bench-syslog");
         let mut rs = Rsyslog::start(&d, listen);

@@ -78,9 +78,25 @@ pub fn field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-fn field_u64(out: &mut Vec<u8>, name: &str, v: u64) {
-    field(out, name, v.to_string().as_bytes());
+/// A number: never holds a newline; written without an allocation.
+fn field_num(out: &mut Vec<u8>, name: &str, v: impl std::fmt::Display) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    let _ = writeln!(out, "{v}");
 }
+
+const PATH: [[&str; 3]; 2] = [
+    [
+        "SAGAFS_PATH0",
+        "SAGAFS_PATH0_TRUNCATED",
+        "SAGAFS_PATH0_UNREADABLE",
+    ],
+    [
+        "SAGAFS_PATH1",
+        "SAGAFS_PATH1_TRUNCATED",
+        "SAGAFS_PATH1_UNREADABLE",
+    ],
+];
 
 /// The name the JSON log gives the call (`openat`, `i386` calls by their
 /// own name; unknown numbers as `syscall_N`).
@@ -102,34 +118,38 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
             field(out, "MESSAGE", line);
             field(out, "PRIORITY", b"6");
             field(out, "SYSLOG_IDENTIFIER", b"sagafs");
-            field_u64(out, "SAGAFS_TIME_NS", r.time_ns);
-            field_u64(out, "SAGAFS_CPU", r.cpu.into());
-            field_u64(out, "SAGAFS_SEQ", r.seq);
+            field_num(out, "SAGAFS_TIME_NS", r.time_ns);
+            field_num(out, "SAGAFS_CPU", r.cpu);
+            field_num(out, "SAGAFS_SEQ", r.seq);
             field(out, "SAGAFS_SYSCALL", syscall_name(r).as_bytes());
             field(out, "SAGAFS_ABI", r.abi.as_str().as_bytes());
-            field(out, "SAGAFS_NR", r.nr.to_string().as_bytes());
-            field_u64(out, "SAGAFS_PID", r.pid.into());
-            field_u64(out, "SAGAFS_TID", r.tid.into());
-            field_u64(out, "SAGAFS_PPID", r.ppid.into());
-            field_u64(out, "SAGAFS_UID", r.uid.into());
-            field_u64(out, "SAGAFS_GID", r.gid.into());
-            field_u64(out, "SAGAFS_EUID", r.euid.into());
-            field_u64(out, "SAGAFS_EGID", r.egid.into());
+            field_num(out, "SAGAFS_NR", r.nr);
+            field_num(out, "SAGAFS_PID", r.pid);
+            field_num(out, "SAGAFS_TID", r.tid);
+            field_num(out, "SAGAFS_PPID", r.ppid);
+            field_num(out, "SAGAFS_UID", r.uid);
+            field_num(out, "SAGAFS_GID", r.gid);
+            field_num(out, "SAGAFS_EUID", r.euid);
+            field_num(out, "SAGAFS_EGID", r.egid);
             if r.loginuid != u32::MAX {
-                field_u64(out, "SAGAFS_AUID", r.loginuid.into());
+                field_num(out, "SAGAFS_AUID", r.loginuid);
             }
             field(out, "SAGAFS_COMM", r.comm);
-            let args: Vec<String> = r.args.iter().map(|a| format!("{a:#x}")).collect();
-            field(out, "SAGAFS_ARGS", args.join(",").as_bytes());
+            out.extend_from_slice(b"SAGAFS_ARGS=");
+            for (i, a) in r.args.iter().enumerate() {
+                let sep = if i > 0 { "," } else { "" };
+                let _ = write!(out, "{sep}{a:#x}");
+            }
+            out.push(b'\n');
             if !r.entry_lost() {
                 for (i, p) in r.paths.iter().enumerate() {
                     let Some(p) = p else { continue };
-                    field(out, &format!("SAGAFS_PATH{i}"), p.bytes);
+                    field(out, PATH[i][0], p.bytes);
                     if p.truncated {
-                        field(out, &format!("SAGAFS_PATH{i}_TRUNCATED"), b"1");
+                        field(out, PATH[i][1], b"1");
                     }
                     if p.fault {
-                        field(out, &format!("SAGAFS_PATH{i}_UNREADABLE"), b"1");
+                        field(out, PATH[i][2], b"1");
                     }
                 }
             } else {
@@ -138,7 +158,7 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
             if r.noreturn() {
                 field(out, "SAGAFS_NORETURN", b"1");
             } else {
-                field(out, "SAGAFS_RESULT", r.ret.to_string().as_bytes());
+                field_num(out, "SAGAFS_RESULT", r.ret);
                 if let Some(e) = r.ret.checked_neg().and_then(names::errno_name) {
                     field(out, "SAGAFS_ERRNO", e.as_bytes());
                 }
@@ -155,9 +175,9 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
             field(out, "MESSAGE", line);
             field(out, "PRIORITY", b"4");
             field(out, "SYSLOG_IDENTIFIER", b"sagafs");
-            field_u64(out, "SAGAFS_TIME_NS", *time_ns);
-            field_u64(out, "SAGAFS_CPU", (*cpu).into());
-            field_u64(out, "SAGAFS_LOST", *count);
+            field_num(out, "SAGAFS_TIME_NS", *time_ns);
+            field_num(out, "SAGAFS_CPU", cpu);
+            field_num(out, "SAGAFS_LOST", *count);
             field(out, "SAGAFS_LOST_REASON", reason.as_str().as_bytes());
         }
     }

@@ -12,6 +12,8 @@
 //! escaped form (see `format::escape`), so every value is printable UTF-8;
 //! then `"`, `\` and `]` are escaped with a backslash (section 6.3.3).
 
+use std::io::Write;
+
 use crate::device::abi::SLOT_OTHER;
 use crate::format::{self, escape, Format};
 use crate::names;
@@ -102,9 +104,19 @@ fn param_escaped(out: &mut Vec<u8>, name: &str, v: &[u8], scratch: &mut Vec<u8>)
     param(out, name, scratch);
 }
 
+/// A number needs no escaping; written without an allocation.
 fn param_num(out: &mut Vec<u8>, name: &str, v: impl std::fmt::Display) {
-    param(out, name, v.to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    let _ = write!(out, "{v}");
+    out.push(b'"');
 }
+
+const PATH: [[&str; 3]; 2] = [
+    ["path0", "path0_truncated", "path0_unreadable"],
+    ["path1", "path1_truncated", "path1_unreadable"],
+];
 
 /// Appends the message of `e` (no framing, no newline). `scratch` is
 /// working space.
@@ -114,13 +126,13 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
         Entry::Lost { time_ns, .. } => (SEVERITY_WARNING, *time_ns),
     };
     let pri = u32::from(h.facility) * 8 + u32::from(severity);
-    out.extend_from_slice(format!("<{pri}>1 ").as_bytes());
+    let _ = write!(out, "<{pri}>1 ");
     // RFC 5424 allows six fraction digits.
     scratch.clear();
     format::write_time(scratch, time_ns);
     out.extend_from_slice(&scratch[..26]);
     out.push(b'Z');
-    out.extend_from_slice(format!(" {} sagafs {} ", h.hostname, h.procid).as_bytes());
+    let _ = write!(out, " {} sagafs {} ", h.hostname, h.procid);
     match e {
         Entry::Record(r) => {
             let name = match names::slot_of(r.abi, r.nr) {
@@ -153,19 +165,23 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
             param(out, "abi", r.abi.as_str().as_bytes());
             param(out, "syscall", name.as_bytes());
             param_num(out, "nr", r.nr);
-            let args: Vec<String> = r.args.iter().map(|a| format!("{a:#x}")).collect();
-            param(out, "args", args.join(",").as_bytes());
+            out.extend_from_slice(b" args=\"");
+            for (i, a) in r.args.iter().enumerate() {
+                let sep = if i > 0 { "," } else { "" };
+                let _ = write!(out, "{sep}{a:#x}");
+            }
+            out.push(b'"');
             if r.entry_lost() {
                 param(out, "entry_lost", b"1");
             } else {
                 for (i, p) in r.paths.iter().enumerate() {
                     let Some(p) = p else { continue };
-                    param_escaped(out, &format!("path{i}"), p.bytes, scratch);
+                    param_escaped(out, PATH[i][0], p.bytes, scratch);
                     if p.truncated {
-                        param(out, &format!("path{i}_truncated"), b"1");
+                        param(out, PATH[i][1], b"1");
                     }
                     if p.fault {
-                        param(out, &format!("path{i}_unreadable"), b"1");
+                        param(out, PATH[i][2], b"1");
                     }
                 }
             }
@@ -204,8 +220,7 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
 
 /// Appends `msg` octet-counted (RFC 6587 section 3.4.1): `LEN SP MSG`.
 pub fn frame_octet_counted(out: &mut Vec<u8>, msg: &[u8]) {
-    out.extend_from_slice(msg.len().to_string().as_bytes());
-    out.push(b' ');
+    let _ = write!(out, "{} ", msg.len());
     out.extend_from_slice(msg);
 }
 
