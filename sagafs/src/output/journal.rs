@@ -35,12 +35,10 @@ use nix::sys::socket::{sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, U
 
 use super::backoff::Backoff;
 use super::batch::{Batch, Builder, Entry, Frames, Tally};
+use super::fields::{self, Value};
 use super::status::{now_ns, Counters, State};
 use super::Sink;
-use crate::device::abi::SLOT_OTHER;
 use crate::format::{Format, LostReason};
-use crate::names;
-use crate::record::RecordRef;
 
 /// journald's socket for native-protocol entries.
 pub const SOCKET_DEFAULT: &str = "/run/systemd/journal/socket";
@@ -85,25 +83,20 @@ fn field_num(out: &mut Vec<u8>, name: &str, v: impl std::fmt::Display) {
     let _ = writeln!(out, "{v}");
 }
 
-const PATH: [[&str; 3]; 2] = [
-    [
-        "SAGAFS_PATH0",
-        "SAGAFS_PATH0_TRUNCATED",
-        "SAGAFS_PATH0_UNREADABLE",
-    ],
-    [
-        "SAGAFS_PATH1",
-        "SAGAFS_PATH1_TRUNCATED",
-        "SAGAFS_PATH1_UNREADABLE",
-    ],
-];
-
-/// The name the JSON log gives the call (`openat`, `i386` calls by their
-/// own name; unknown numbers as `syscall_N`).
-fn syscall_name(r: &RecordRef) -> std::borrow::Cow<'static, str> {
-    match names::slot_of(r.abi, r.nr) {
-        SLOT_OTHER => names::name(r.abi, r.nr),
-        slot => names::slot_name(r.abi, slot).into(),
+/// Appends one field of the shared list.
+fn put(out: &mut Vec<u8>, name: &str, v: Value) {
+    match v {
+        Value::U64(n) => field_num(out, name, n),
+        Value::I64(n) => field_num(out, name, n),
+        Value::Str(t) => field(out, name, t.as_bytes()),
+        Value::Bytes(b) => field(out, name, b),
+        Value::Args(a) => {
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'=');
+            fields::write_args(out, a);
+            out.push(b'\n');
+        }
+        Value::Flag => field(out, name, b"1"),
     }
 }
 
@@ -111,58 +104,10 @@ fn syscall_name(r: &RecordRef) -> std::borrow::Cow<'static, str> {
 /// to `out`; `line` is scratch space for the log line.
 pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
     line.clear();
-    match e {
+    let priority: &[u8] = match e {
         Entry::Record(r) => {
             Format::Text.view(line, r);
-            line.pop();
-            field(out, "MESSAGE", line);
-            field(out, "PRIORITY", b"6");
-            field(out, "SYSLOG_IDENTIFIER", b"sagafs");
-            field_num(out, "SAGAFS_TIME_NS", r.time_ns);
-            field_num(out, "SAGAFS_CPU", r.cpu);
-            field_num(out, "SAGAFS_SEQ", r.seq);
-            field(out, "SAGAFS_SYSCALL", syscall_name(r).as_bytes());
-            field(out, "SAGAFS_ABI", r.abi.as_str().as_bytes());
-            field_num(out, "SAGAFS_NR", r.nr);
-            field_num(out, "SAGAFS_PID", r.pid);
-            field_num(out, "SAGAFS_TID", r.tid);
-            field_num(out, "SAGAFS_PPID", r.ppid);
-            field_num(out, "SAGAFS_UID", r.uid);
-            field_num(out, "SAGAFS_GID", r.gid);
-            field_num(out, "SAGAFS_EUID", r.euid);
-            field_num(out, "SAGAFS_EGID", r.egid);
-            if r.loginuid != u32::MAX {
-                field_num(out, "SAGAFS_AUID", r.loginuid);
-            }
-            field(out, "SAGAFS_COMM", r.comm);
-            out.extend_from_slice(b"SAGAFS_ARGS=");
-            for (i, a) in r.args.iter().enumerate() {
-                let sep = if i > 0 { "," } else { "" };
-                let _ = write!(out, "{sep}{a:#x}");
-            }
-            out.push(b'\n');
-            if !r.entry_lost() {
-                for (i, p) in r.paths.iter().enumerate() {
-                    let Some(p) = p else { continue };
-                    field(out, PATH[i][0], p.bytes);
-                    if p.truncated {
-                        field(out, PATH[i][1], b"1");
-                    }
-                    if p.fault {
-                        field(out, PATH[i][2], b"1");
-                    }
-                }
-            } else {
-                field(out, "SAGAFS_ENTRY_LOST", b"1");
-            }
-            if r.noreturn() {
-                field(out, "SAGAFS_NORETURN", b"1");
-            } else {
-                field_num(out, "SAGAFS_RESULT", r.ret);
-                if let Some(e) = r.ret.checked_neg().and_then(names::errno_name) {
-                    field(out, "SAGAFS_ERRNO", e.as_bytes());
-                }
-            }
+            b"6"
         }
         Entry::Lost {
             time_ns,
@@ -171,15 +116,25 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
             reason,
         } => {
             Format::Text.lost(line, *time_ns, *cpu, *count, *reason);
-            line.pop();
-            field(out, "MESSAGE", line);
-            field(out, "PRIORITY", b"4");
-            field(out, "SYSLOG_IDENTIFIER", b"sagafs");
-            field_num(out, "SAGAFS_TIME_NS", *time_ns);
-            field_num(out, "SAGAFS_CPU", cpu);
-            field_num(out, "SAGAFS_LOST", *count);
-            field(out, "SAGAFS_LOST_REASON", reason.as_str().as_bytes());
+            b"4"
         }
+    };
+    line.pop();
+    field(out, "MESSAGE", line);
+    field(out, "PRIORITY", priority);
+    field(out, "SYSLOG_IDENTIFIER", b"sagafs");
+    let mut each = |n: fields::Name, v: Value| put(out, n.journal, v);
+    match e {
+        Entry::Record(r) => {
+            let name = fields::syscall_name(r);
+            fields::record(r, &name, &mut each);
+        }
+        Entry::Lost {
+            time_ns,
+            cpu,
+            count,
+            reason,
+        } => fields::lost(*time_ns, *cpu, *count, *reason, &mut each),
     }
 }
 

@@ -31,6 +31,7 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod fields;
 pub mod file;
 pub mod journal;
 pub mod queue;

@@ -162,16 +162,15 @@ impl Stream {
         self.tcp().set_read_timeout(Some(t))
     }
 
-    /// Whether the peer has closed or reset the connection, without
-    /// waiting; data it sent is read into `sink`.
-    pub fn peer_closed(&mut self, sink: &mut Vec<u8>) -> io::Result<bool> {
-        self.set_read_timeout(Duration::from_millis(1))?;
+    /// Reads what the peer sent into `sink`, waiting at most `wait`:
+    /// `None` if nothing came, `Some(0)` if the peer closed.
+    pub fn read_within(&mut self, wait: Duration, sink: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        self.set_read_timeout(wait.max(Duration::from_millis(1)))?;
         let mut buf = [0u8; 4096];
         match self.read(&mut buf) {
-            Ok(0) => Ok(true),
             Ok(n) => {
                 sink.extend_from_slice(&buf[..n]);
-                Ok(false)
+                Ok(Some(n))
             }
             Err(e)
                 if matches!(
@@ -179,10 +178,16 @@ impl Stream {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the peer has closed or reset the connection, without
+    /// waiting; data it sent is read into `sink`.
+    pub fn peer_closed(&mut self, sink: &mut Vec<u8>) -> io::Result<bool> {
+        Ok(self.read_within(Duration::ZERO, sink)? == Some(0))
     }
 }
 

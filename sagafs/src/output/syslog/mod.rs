@@ -314,6 +314,11 @@ impl SyslogSink {
         }
         back.extend_from_slice(unsent);
         self.spool(&back, true, c);
+        self.retry_later(e, c);
+    }
+
+    /// Says why the collector cannot be reached, and waits.
+    fn retry_later(&mut self, e: &io::Error, c: &Counters) {
         let d = self.backoff.failed();
         c.error(format!(
             "{} output: {}: {e}; spooling, retrying in {:.1} s",
@@ -426,14 +431,7 @@ impl SyslogSink {
                     c.set_state(State::Connected);
                 }
                 Err(e) => {
-                    let d = self.backoff.failed();
-                    c.error(format!(
-                        "{} output: {}: {e}; spooling, retrying in {:.1} s",
-                        self.kind,
-                        self.cfg.address,
-                        d.as_secs_f64()
-                    ));
-                    c.set_state(State::Spooling);
+                    self.retry_later(&e, c);
                     return false;
                 }
             }

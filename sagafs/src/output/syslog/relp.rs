@@ -8,7 +8,7 @@
 //! spools them): RELP loses nothing to a collector restart.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use super::conn::Stream;
@@ -202,27 +202,13 @@ impl Session {
     /// Reads what the server sent, waiting at most `wait`; Ok(false) if
     /// nothing came.
     fn read_some(&mut self, wait: Duration) -> io::Result<bool> {
-        self.stream
-            .set_read_timeout(wait.max(Duration::from_millis(1)))?;
-        let mut buf = [0u8; 4096];
-        match self.stream.read(&mut buf) {
-            Ok(0) => Err(io::Error::new(
+        match self.stream.read_within(wait, &mut self.rbuf)? {
+            Some(0) => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the RELP server closed the connection",
             )),
-            Ok(n) => {
-                self.rbuf.extend_from_slice(&buf[..n]);
-                Ok(true)
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
+            Some(_) => Ok(true),
+            None => Ok(false),
         }
     }
 

@@ -14,10 +14,9 @@
 
 use std::io::Write;
 
-use crate::device::abi::SLOT_OTHER;
 use crate::format::{self, escape, Format};
-use crate::names;
 use crate::output::batch::Entry;
+use crate::output::fields::{self, Value};
 
 /// The structured data element's ID.
 pub const SD_ID: &str = "sagafs@32473";
@@ -113,10 +112,23 @@ fn param_num(out: &mut Vec<u8>, name: &str, v: impl std::fmt::Display) {
     out.push(b'"');
 }
 
-const PATH: [[&str; 3]; 2] = [
-    ["path0", "path0_truncated", "path0_unreadable"],
-    ["path1", "path1_truncated", "path1_unreadable"],
-];
+/// Appends one field of the shared list as an SD-PARAM.
+fn put(out: &mut Vec<u8>, name: &str, v: Value, scratch: &mut Vec<u8>) {
+    match v {
+        Value::U64(n) => param_num(out, name, n),
+        Value::I64(n) => param_num(out, name, n),
+        Value::Str(t) => param(out, name, t.as_bytes()),
+        Value::Bytes(b) => param_escaped(out, name, b, scratch),
+        Value::Args(a) => {
+            out.push(b' ');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            fields::write_args(out, a);
+            out.push(b'"');
+        }
+        Value::Flag => param(out, name, b"1"),
+    }
+}
 
 /// Appends the message of `e` (no framing, no newline). `scratch` is
 /// working space.
@@ -135,67 +147,12 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
     let _ = write!(out, " {} sagafs {} ", h.hostname, h.procid);
     match e {
         Entry::Record(r) => {
-            let name = match names::slot_of(r.abi, r.nr) {
-                SLOT_OTHER => names::name(r.abi, r.nr),
-                slot => names::slot_name(r.abi, slot).into(),
-            };
-            // MSGID: at most 32 printable ASCII characters.
-            let msgid: String = name
-                .chars()
-                .filter(|c| c.is_ascii_graphic())
-                .take(32)
-                .collect();
-            out.extend_from_slice(if msgid.is_empty() { "-" } else { &msgid }.as_bytes());
-            out.extend_from_slice(b" [");
-            out.extend_from_slice(SD_ID.as_bytes());
-            param_num(out, "time_ns", r.time_ns);
-            param_num(out, "cpu", r.cpu);
-            param_num(out, "seq", r.seq);
-            param_num(out, "pid", r.pid);
-            param_num(out, "tid", r.tid);
-            param_num(out, "ppid", r.ppid);
-            param_num(out, "uid", r.uid);
-            param_num(out, "gid", r.gid);
-            param_num(out, "euid", r.euid);
-            param_num(out, "egid", r.egid);
-            if r.loginuid != u32::MAX {
-                param_num(out, "auid", r.loginuid);
-            }
-            param_escaped(out, "comm", r.comm, scratch);
-            param(out, "abi", r.abi.as_str().as_bytes());
-            param(out, "syscall", name.as_bytes());
-            param_num(out, "nr", r.nr);
-            out.extend_from_slice(b" args=\"");
-            for (i, a) in r.args.iter().enumerate() {
-                let sep = if i > 0 { "," } else { "" };
-                let _ = write!(out, "{sep}{a:#x}");
-            }
-            out.push(b'"');
-            if r.entry_lost() {
-                param(out, "entry_lost", b"1");
-            } else {
-                for (i, p) in r.paths.iter().enumerate() {
-                    let Some(p) = p else { continue };
-                    param_escaped(out, PATH[i][0], p.bytes, scratch);
-                    if p.truncated {
-                        param(out, PATH[i][1], b"1");
-                    }
-                    if p.fault {
-                        param(out, PATH[i][2], b"1");
-                    }
-                }
-            }
-            if r.noreturn() {
-                param(out, "noreturn", b"1");
-            } else {
-                param_num(out, "ret", r.ret);
-                if let Some(e) = r.ret.checked_neg().and_then(names::errno_name) {
-                    param(out, "errno", e.as_bytes());
-                }
-            }
-            out.extend_from_slice(b"] ");
-            scratch.clear();
-            Format::Text.view(scratch, r);
+            let name = fields::syscall_name(r);
+            // MSGID: 1 to 32 printable ASCII characters (names are).
+            let ok =
+                !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_graphic());
+            let _ = write!(out, "{} [{SD_ID}", if ok { &name } else { "-" });
+            fields::record(r, &name, &mut |n, v| put(out, n.sd, v, scratch));
         }
         Entry::Lost {
             time_ns,
@@ -203,16 +160,22 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
             count,
             reason,
         } => {
-            out.extend_from_slice(b"lost [");
-            out.extend_from_slice(SD_ID.as_bytes());
-            param_num(out, "time_ns", time_ns);
-            param_num(out, "cpu", cpu);
-            param_num(out, "lost", count);
-            param(out, "reason", reason.as_str().as_bytes());
-            out.extend_from_slice(b"] ");
-            scratch.clear();
-            Format::Text.lost(scratch, *time_ns, *cpu, *count, *reason);
+            let _ = write!(out, "lost [{SD_ID}");
+            fields::lost(*time_ns, *cpu, *count, *reason, &mut |n, v| {
+                put(out, n.sd, v, scratch)
+            });
         }
+    }
+    out.extend_from_slice(b"] ");
+    scratch.clear();
+    match e {
+        Entry::Record(r) => Format::Text.view(scratch, r),
+        Entry::Lost {
+            time_ns,
+            cpu,
+            count,
+            reason,
+        } => Format::Text.lost(scratch, *time_ns, *cpu, *count, *reason),
     }
     scratch.pop();
     out.extend_from_slice(scratch);
