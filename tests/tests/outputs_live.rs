@@ -159,6 +159,38 @@ fn tls_to_rsyslog_checks_the_certificate() {
 }
 
 #[test]
+fn relp_over_tls_to_rsyslog() {
+    require(&["rsyslogd", "openssl"]);
+    let d = tempdir("relp-tls");
+    make_certs(&d);
+    let mut rs = Rsyslog::start(&d, Listen::RelpTls);
+    let mut c = tls(
+        &format!("127.0.0.1:{}", rs.port),
+        &d.join("ca.pem"),
+        "localhost",
+        &d.join("spool"),
+    );
+    c.protocol = Protocol::Relp;
+    // imrelp over TLS wants a certificate from its clients too.
+    if let Some(t) = c.tls.as_mut() {
+        t.client_cert = Some((d.join("client.pem"), d.join("client.key")));
+    }
+    let o = spawn_syslog(c);
+    o.offer(&batch(0, 300));
+    wait_for("300 acknowledgements", Duration::from_secs(30), || {
+        o.status().acked == 300
+    });
+    let st = o.stop();
+    rs.stop();
+    assert_eq!(
+        (st.kind.as_str(), st.sent, st.acked, st.dropped()),
+        ("relp+tls", 300, 300, 0)
+    );
+    assert_eq!(rs.marked_seqs().0, all_marked(300));
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn relp_loses_nothing_to_a_collector_restart() {
     require(&["rsyslogd"]);
     assert!(

@@ -121,6 +121,7 @@ pub enum Listen {
     Tcp,
     Tls,
     Relp,
+    RelpTls,
 }
 
 /// A private rsyslogd in the foreground on a loopback port, writing what
@@ -150,6 +151,12 @@ impl Rsyslog {
             ),
             Listen::Relp => format!(
                 "module(load=\"imrelp\")\ninput(type=\"imrelp\" address=\"127.0.0.1\" port=\"{port}\")"
+            ),
+            Listen::RelpTls => format!(
+                "module(load=\"imrelp\")\ninput(type=\"imrelp\" address=\"127.0.0.1\" port=\"{port}\" \
+                 tls=\"on\" tls.caCert=\"{d}/ca.pem\" tls.myCert=\"{d}/server.pem\" \
+                 tls.myPrivKey=\"{d}/server.key\" tls.authMode=\"certvalid\")",
+                d = dir.display()
             ),
         };
         let tls_global = if listen == Listen::Tls {
@@ -279,7 +286,8 @@ pub fn sd_param(line: &str, name: &str) -> Option<String> {
 }
 
 /// A CA and a server certificate for `localhost` and 127.0.0.1 in `dir`
-/// (`ca.pem`, `server.pem`, `server.key`), and a second, unrelated CA
+/// (`ca.pem`, `server.pem`, `server.key`), a client certificate
+/// (`client.pem`, `client.key`), and a second, unrelated CA
 /// (`other-ca.pem`).
 pub fn make_certs(dir: &Path) {
     let run = |args: &[&str]| {
@@ -292,61 +300,32 @@ pub fn make_certs(dir: &Path) {
             .expect("openssl runs");
         assert!(st.success(), "openssl {args:?} failed");
     };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    for (key, cert) in [("ca.key", "ca.pem"), ("other-ca.key", "other-ca.pem")] {
-        let mut a = vec!["req", "-x509"];
-        a.extend(ec);
-        a.extend([
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-days",
-            "2",
-            "-subj",
-            "/CN=sagafs test CA",
-        ]);
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    for (name, subj) in [("ca", "/CN=sagafs test CA"), ("other-ca", "/CN=another CA")] {
+        let cmd = format!("req -x509 {key} -keyout {name}.key -out {name}.pem -days 2 -subj");
+        let mut a: Vec<&str> = cmd.split(' ').collect();
+        a.push(subj);
         run(&a);
     }
-    let mut a = vec!["req"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
+    // A key and a certificate the CA signs, with one extension.
+    let issue = |name: &str, subj: &str, ext: &str| {
+        let cmd = format!("req {key} -keyout {name}.key -out {name}.csr -subj");
+        let mut a: Vec<&str> = cmd.split(' ').collect();
+        a.push(subj);
+        run(&a);
+        fs::write(dir.join(format!("{name}.ext")), format!("{ext}\n")).unwrap();
+        let sign = format!(
+            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+             -out {name}.pem -days 2 -extfile {name}.ext"
+        );
+        run(&sign.split_whitespace().collect::<Vec<_>>());
+    };
+    issue(
+        "server",
         "/CN=localhost",
-    ]);
-    run(&a);
-    fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-    ]);
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    );
+    issue("client", "/CN=sagafs-client", "extendedKeyUsage=clientAuth");
 }
 
 /// A journald of its own namespace, so the machine's journal is not
