@@ -248,3 +248,50 @@ fn relp_sends_again_what_was_not_acknowledged() {
     assert_eq!(st.kind, "relp");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_full_spool_drops_the_oldest_and_says_so() {
+    let d = tempdir("syslog-spool-full");
+    let port = free_port();
+    let mut cfg = SyslogConfig::new(&format!("127.0.0.1:{port}"), Protocol::Tcp);
+    cfg.spool_dir = d.clone();
+    cfg.spool_max_bytes = 16 << 10;
+    let sink = SyslogSink::new(cfg).unwrap().with_backoff(Backoff::new(
+        Duration::from_millis(50),
+        Duration::from_millis(200),
+    ));
+    let o = Output::spawn("remote", Box::new(sink), 1 << 20).unwrap();
+    // About 64 KiB of records into a 16 KiB spool while nobody listens.
+    for i in 0..40 {
+        o.offer(&batch(i * 10, 10));
+    }
+    wait_for("the spool to overflow", || {
+        let s = o.status();
+        s.spooled + s.dropped_spool_full == 400
+    });
+    let st = o.status();
+    assert!(st.dropped_spool_full > 0 && st.spooled > 0, "{st:?}");
+
+    let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let mut r = BufReader::new(s);
+    let (mut lost, mut seqs) = (0, Vec::new());
+    while seqs.len() as u64 + lost < 400 {
+        let m = read_msg(&mut r).unwrap();
+        if m.contains(" lost [sagafs@32473 ") {
+            assert!(m.contains("reason=\"spool_full\""), "{m}");
+            assert!(seqs.is_empty(), "the notice comes first");
+            let i = m.find("lost=\"").unwrap() + 6;
+            lost += m[i..].split('"').next().unwrap().parse::<u64>().unwrap();
+        } else {
+            seqs.push(seq_of(&m).unwrap());
+        }
+    }
+    let st = o.stop();
+    // The oldest went, the newest arrived in order, and the count says
+    // how many are missing.
+    assert_eq!(lost, st.dropped_spool_full);
+    assert_eq!(seqs, (lost..400).collect::<Vec<_>>());
+    assert_eq!((st.sent, st.spooled), (400 - lost, 0));
+    std::fs::remove_dir_all(&d).unwrap();
+}
