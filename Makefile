@@ -7,18 +7,28 @@
 #   make demo       build, load, mount /sagafs and show it working (in the
 #                   test VM when this kernel cannot load modules)
 #   make install    install (DESTDIR, PREFIX honoured); make uninstall
+#   make deb        the Debian packages sagafs and sagafs-dkms, in
+#                   target/deb (DEB_OUT=DIR, DEB_VERSION_SUFFIX=+x)
 
-# The kernel to build for: the running one if its build tree is installed,
-# else the newest installed tree (the VM tests boot that one).
-KVER ?= $(shell kver=$$(uname -r); \
-	if [ -d /lib/modules/$$kver/build ]; then echo $$kver; \
-	else ls -1 /lib/modules 2>/dev/null | sort -V | \
-		while read v; do [ -d /lib/modules/$$v/build ] && echo $$v; done | tail -n 1; fi)
-export KVER
+# The kernel to build for (kmod/kver.sh): the running one if its build
+# tree is installed, else the newest generic-flavour tree (-amd64, never
+# -rt-amd64 or -cloud-amd64 by surprise), else the newest tree.  KVER= or
+# KDIR= override; the module build prints which tree it used and why.
+ifneq ($(KVER),)
+KVER_WHY ?= KVER=
+else ifneq ($(KDIR),)
+KVER := $(firstword $(shell kmod/kver.sh $(KDIR)))
+KVER_WHY := KDIR=
+else
+kver_pick := $(shell kmod/kver.sh)
+KVER := $(firstword $(kver_pick))
+KVER_WHY := $(wordlist 2,99,$(kver_pick))
+endif
+export KVER KVER_WHY
 
 CARGO ?= cargo
 
-.PHONY: all module rust deps lint test test-host test-vm bench demo clean
+.PHONY: all module rust deps lint test test-host test-vm bench demo deb clean
 
 all: module rust
 
@@ -42,6 +52,11 @@ bench: deps all
 
 demo: deps all
 	tests/demo.sh
+
+DEB_OUT ?= target/deb
+DEB_VERSION_SUFFIX ?=
+deb:
+	packaging/build-deb.sh --out $(DEB_OUT) --version-suffix "$(DEB_VERSION_SUFFIX)"
 
 clean:
 	$(MAKE) -C kmod clean

@@ -2,123 +2,38 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 /*
- * sagafs: capture.  Probes on the raw syscall tracepoints, the per-ABI
- * slot table (which calls carry paths, which never return, which exec),
- * filtering, record building and the execve entry stash.
+ * sagafs: capture.  Probes on the raw syscall tracepoints, filtering and
+ * record building.
  *
  * The probes are attached only while capture is on.  sys_enter returns
- * after a table lookup for every call except exit, exit_group (logged at
- * entry: they never return) and execve, execveat (arguments and paths
- * stashed at entry: a successful exec replaces registers and memory).
- * Everything else is logged at sys_exit.
+ * after a table lookup (table.c) for every call except exit, exit_group
+ * (logged at entry: they never return), rt_sigreturn and sigreturn
+ * (logged at entry: they return to the interrupted code, with the number
+ * -1), execve and execveat (their number and ABI are noted: a successful
+ * exec reaches sys_exit as the new image's execve, see marks.c) and the
+ * number -1 (a tracer cancelled the call: marks.c).  Everything else is
+ * logged at sys_exit, where the registers and memory are still the
+ * caller's, except after a successful exec: then the record takes the new
+ * program and argv from the new image (paths.c) and zero arguments.  The
+ * child's first return from fork and its kin is not a call.
  */
 #include <linux/kernel.h>
-#include <linux/audit.h>
-#include <linux/cred.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
-#include <linux/uaccess.h>
-#include <linux/uidgid.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 #include <asm/unistd_32_ia32.h>
 #include "sagafs.h"
 
-enum sagafs_kind {
-	SAGAFS_KIND_PLAIN = 0,
-	SAGAFS_KIND_NORETURN,
-	SAGAFS_KIND_EXEC,
-};
-
-struct sagafs_slot_info {
-	u8 kind;
-	s8 path[2];	/* argument index of path 0 / path 1, -1: none */
-};
-
-static struct sagafs_slot_info sagafs_slots[SAGAFS_NR_ABIS][SAGAFS_NR_SLOTS];
-
-struct sagafs_path_call {
-	int nr;
-	s8 p0;
-	s8 p1;
-};
-
-#define PC(nr, a, b)	{ nr, a, b }
-
-static const struct sagafs_path_call sagafs_paths_64[] = {
-	PC(__NR_open, 0, -1), PC(__NR_openat, 1, -1), PC(__NR_openat2, 1, -1),
-	PC(__NR_creat, 0, -1), PC(__NR_execve, 0, -1),
-	PC(__NR_execveat, 1, -1), PC(__NR_unlink, 0, -1),
-	PC(__NR_unlinkat, 1, -1), PC(__NR_rename, 0, 1),
-	PC(__NR_renameat, 1, 3), PC(__NR_renameat2, 1, 3),
-	PC(__NR_mkdir, 0, -1), PC(__NR_mkdirat, 1, -1), PC(__NR_rmdir, 0, -1),
-	PC(__NR_link, 0, 1), PC(__NR_linkat, 1, 3), PC(__NR_symlink, 0, 1),
-	PC(__NR_symlinkat, 0, 2), PC(__NR_chmod, 0, -1),
-	PC(__NR_fchmodat, 1, -1), PC(__NR_chown, 0, -1),
-	PC(__NR_lchown, 0, -1), PC(__NR_fchownat, 1, -1),
-	PC(__NR_truncate, 0, -1), PC(__NR_mknod, 0, -1),
-	PC(__NR_mknodat, 1, -1), PC(__NR_mount, 0, 1), PC(__NR_umount2, 0, -1),
-};
-
-static const struct sagafs_path_call sagafs_paths_32[] = {
-	PC(__NR_ia32_open, 0, -1), PC(__NR_ia32_openat, 1, -1),
-	PC(__NR_ia32_openat2, 1, -1), PC(__NR_ia32_creat, 0, -1),
-	PC(__NR_ia32_execve, 0, -1), PC(__NR_ia32_execveat, 1, -1),
-	PC(__NR_ia32_unlink, 0, -1), PC(__NR_ia32_unlinkat, 1, -1),
-	PC(__NR_ia32_rename, 0, 1), PC(__NR_ia32_renameat, 1, 3),
-	PC(__NR_ia32_renameat2, 1, 3), PC(__NR_ia32_mkdir, 0, -1),
-	PC(__NR_ia32_mkdirat, 1, -1), PC(__NR_ia32_rmdir, 0, -1),
-	PC(__NR_ia32_link, 0, 1), PC(__NR_ia32_linkat, 1, 3),
-	PC(__NR_ia32_symlink, 0, 1), PC(__NR_ia32_symlinkat, 0, 2),
-	PC(__NR_ia32_chmod, 0, -1), PC(__NR_ia32_fchmodat, 1, -1),
-	PC(__NR_ia32_chown, 0, -1), PC(__NR_ia32_chown32, 0, -1),
-	PC(__NR_ia32_lchown, 0, -1), PC(__NR_ia32_lchown32, 0, -1),
-	PC(__NR_ia32_fchownat, 1, -1), PC(__NR_ia32_truncate, 0, -1),
-	PC(__NR_ia32_truncate64, 0, -1), PC(__NR_ia32_mknod, 0, -1),
-	PC(__NR_ia32_mknodat, 1, -1), PC(__NR_ia32_mount, 0, 1),
-	PC(__NR_ia32_umount, 0, -1), PC(__NR_ia32_umount2, 0, -1),
-};
-
-/* x32 numbers of the calls whose x32 entry differs from x86_64. */
-#define SAGAFS_X32_EXECVE	520
-#define SAGAFS_X32_EXECVEAT	545
-
-/* ---- execve entry stash ---- */
-
-#define SAGAFS_STASH_SLOTS	64
-
-struct sagafs_stash {
-	struct task_struct *task;	/* key; NULL: free */
-	u64 stamp;
-	u8 abi;
-	u32 slot;
-	int nr;
-	u16 flags;
-	u16 len[2];
-	unsigned long args[6];
-	char path[2][SAGAFS_SNAPLEN_MAX];
-};
-
-static struct sagafs_stash *sagafs_stash;
-static DEFINE_RAW_SPINLOCK(sagafs_stash_lock);
-static u64 sagafs_stash_clock;
-
 static struct tracepoint *sagafs_tp_enter, *sagafs_tp_exit;
 
-/* The decoded identity of the current call. */
-struct sagafs_call {
-	u8 abi;
-	u32 slot;
-	int nr;
-	long ret;
-	u16 flags;
-	unsigned long args[6];
-	u16 len[2];
-	const char *path[2];
-};
+/* Kinds that sys_enter acts on; everything else waits for sys_exit. */
+#define SAGAFS_KINDS_AT_ENTRY	(BIT(SAGAFS_KIND_NORETURN) | \
+				 BIT(SAGAFS_KIND_SIGRETURN) | \
+				 BIT(SAGAFS_KIND_EXEC) | BIT(SAGAFS_KIND_EXECAT))
 
 static void sagafs_decode(struct pt_regs *regs, struct sagafs_call *call)
 {
@@ -139,6 +54,11 @@ static void sagafs_decode(struct pt_regs *regs, struct sagafs_call *call)
 	call->slot = slot;
 }
 
+static u8 sagafs_kind(const struct sagafs_call *call)
+{
+	return sagafs_slots[call->abi][call->slot].kind;
+}
+
 static void sagafs_get_args(struct pt_regs *regs, struct sagafs_call *call)
 {
 	int i;
@@ -153,69 +73,6 @@ static void sagafs_get_args(struct pt_regs *regs, struct sagafs_call *call)
 static inline bool sagafs_bit(const struct sagafs_kconf *k, u8 abi, u32 slot)
 {
 	return (k->eff[abi][slot / 64] >> (slot % 64)) & 1;
-}
-
-/*
- * Copy one path argument without faulting.  strncpy_from_user_nofault()
- * is not exported on 6.1; this does what it does: the copy runs with page
- * faults disabled, so a non-resident page fails the copy instead of
- * sleeping.  One byte beyond snaplen is read to tell a cut string.
- */
-static void sagafs_copy_path(struct sagafs_call *call, int i, char *dst,
-			     u32 snaplen)
-{
-	const char __user *src;
-	long n;
-	int idx = sagafs_slots[call->abi][call->slot].path[i];
-
-	call->path[i] = dst;
-	call->len[i] = 0;
-	if (idx < 0 || !snaplen)
-		return;
-	src = (const char __user *)call->args[idx];
-	pagefault_disable();
-	n = strncpy_from_user(dst, src, snaplen + 1);
-	pagefault_enable();
-	if (n < 0) {
-		call->flags |= i ? SAGAFS_RF_PATH1_FAULT : SAGAFS_RF_PATH0_FAULT;
-		return;
-	}
-	if (n > snaplen) {
-		call->flags |= i ? SAGAFS_RF_PATH1_TRUNC : SAGAFS_RF_PATH0_TRUNC;
-		n = snaplen;
-	}
-	call->flags |= i ? SAGAFS_RF_PATH1 : SAGAFS_RF_PATH0;
-	call->len[i] = n;
-}
-
-static void sagafs_copy_paths(struct sagafs_call *call, char *scratch,
-			      u32 snaplen)
-{
-	sagafs_copy_path(call, 0, scratch, snaplen);
-	sagafs_copy_path(call, 1, scratch + SAGAFS_SNAPLEN_MAX + 1, snaplen);
-}
-
-static void sagafs_fill_ident(struct sagafs_record *r)
-{
-	struct task_struct *t = current;
-	const struct cred *cred = current_cred();
-
-	r->pid = task_tgid_nr(t);
-	r->tid = task_pid_nr(t);
-	rcu_read_lock();
-	r->ppid = task_tgid_nr(rcu_dereference(t->real_parent));
-	rcu_read_unlock();
-	r->uid = from_kuid(&init_user_ns, cred->uid);
-	r->gid = from_kgid(&init_user_ns, cred->gid);
-	r->euid = from_kuid(&init_user_ns, cred->euid);
-	r->egid = from_kgid(&init_user_ns, cred->egid);
-#ifdef CONFIG_AUDIT
-	r->loginuid = from_kuid(&init_user_ns, audit_get_loginuid(t));
-#else
-	r->loginuid = (u32)-1;
-#endif
-	/* comm is NUL padded by set_task_comm(); a racing rename may cut it. */
-	memcpy(r->comm, t->comm, SAGAFS_COMM_LEN);
 }
 
 static bool sagafs_in_ids(const u32 *ids, u32 n, u32 id)
@@ -245,9 +102,10 @@ static bool sagafs_in_comms(const char (*comms)[SAGAFS_COMM_LEN], u32 n,
 static bool sagafs_pass(const struct sagafs_config *u,
 			const struct sagafs_record *r)
 {
-	pid_t self = READ_ONCE(sagafs.consumer_tgid);
+	struct pid *self = READ_ONCE(sagafs.consumer_pid);
 
-	if ((u->flags & SAGAFS_CFG_EXCLUDE_SELF) && self && r->pid == self)
+	if ((u->flags & SAGAFS_CFG_EXCLUDE_SELF) && self &&
+	    task_tgid(current) == self)
 		return false;
 	if (u->nr_pids && !sagafs_in_ids(u->pids, u->nr_pids, r->pid))
 		return false;
@@ -268,66 +126,6 @@ static bool sagafs_pass(const struct sagafs_config *u,
 	return true;
 }
 
-static void sagafs_stash_put(const struct sagafs_call *call)
-{
-	struct sagafs_stash *e, *pick = NULL;
-	int i;
-
-	raw_spin_lock(&sagafs_stash_lock);
-	for (i = 0; i < SAGAFS_STASH_SLOTS; i++) {
-		e = &sagafs_stash[i];
-		if (e->task == current) {
-			pick = e;
-			break;
-		}
-		if (!pick || (pick->task && (!e->task || e->stamp < pick->stamp)))
-			pick = e;
-	}
-	pick->task = current;
-	pick->stamp = ++sagafs_stash_clock;
-	pick->abi = call->abi;
-	pick->slot = call->slot;
-	pick->nr = call->nr;
-	pick->flags = call->flags;
-	memcpy(pick->args, call->args, sizeof(pick->args));
-	for (i = 0; i < 2; i++) {
-		pick->len[i] = call->len[i];
-		memcpy(pick->path[i], call->path[i], call->len[i]);
-	}
-	raw_spin_unlock(&sagafs_stash_lock);
-}
-
-/* Take this task's stashed entry into call (paths into scratch). */
-static bool sagafs_stash_take(struct sagafs_call *call, char *scratch)
-{
-	struct sagafs_stash *e;
-	bool found = false;
-	int i;
-
-	raw_spin_lock(&sagafs_stash_lock);
-	for (i = 0; i < SAGAFS_STASH_SLOTS; i++) {
-		e = &sagafs_stash[i];
-		if (e->task != current)
-			continue;
-		call->abi = e->abi;
-		call->slot = e->slot;
-		call->nr = e->nr;
-		call->flags = e->flags;
-		memcpy(call->args, e->args, sizeof(call->args));
-		call->len[0] = e->len[0];
-		call->len[1] = e->len[1];
-		call->path[0] = scratch;
-		call->path[1] = scratch + SAGAFS_SNAPLEN_MAX + 1;
-		memcpy(scratch, e->path[0], e->len[0]);
-		memcpy(scratch + SAGAFS_SNAPLEN_MAX + 1, e->path[1], e->len[1]);
-		e->task = NULL;
-		found = true;
-		break;
-	}
-	raw_spin_unlock(&sagafs_stash_lock);
-	return found;
-}
-
 static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
 {
 	unsigned long gen = READ_ONCE(sagafs.stats_gen);
@@ -339,39 +137,64 @@ static void sagafs_stats_fresh(struct sagafs_pcpu_stats *st)
 	smp_store_release(&st->gen, gen);
 }
 
+/* Arguments and paths of a call that passed the filters. */
+static void sagafs_collect(struct pt_regs *regs, struct sagafs_call *call,
+			   bool exec_ok, char *scratch, u32 snaplen)
+{
+	if (exec_ok) {
+		/* The registers are the new image's: meaningless here. */
+		memset(call->args, 0, sizeof(call->args));
+		sagafs_paths_exec(call, scratch, snaplen);
+		return;
+	}
+	sagafs_get_args(regs, call);
+	if (sagafs_kind(call) == SAGAFS_KIND_OPEN &&
+	    !(call->flags & SAGAFS_RF_SKIPPED) &&
+	    sagafs_path_fd(call, scratch, snaplen))
+		return;
+	sagafs_paths_user(call, scratch, snaplen);
+}
+
+static void sagafs_count(struct sagafs_counts *cnt,
+			 struct sagafs_pcpu_stats *st,
+			 const struct sagafs_call *call)
+{
+	sagafs_inc(cnt->calls);
+	sagafs_inc(st->calls);
+	if (sagafs_is_error(call->ret)) {
+		sagafs_inc(cnt->errors);
+		sagafs_inc(st->errors);
+	}
+	if (call->flags & SAGAFS_RF_SKIPPED) {
+		sagafs_inc(cnt->skipped);
+		sagafs_inc(st->skipped);
+	}
+}
+
 /*
- * Count, filter and log one call.  call carries abi/slot/nr/ret and, when
- * have_args is set, args and paths already taken (exec).  Runs with
- * preemption disabled (the write is additionally bracketed so that one
- * producer per CPU holds on kernels with preemptible syscall tracepoints).
+ * Count, filter and log one call.  call carries abi/slot/nr/ret/flags;
+ * exec_ok: a successful exec, whose arguments and paths come from the new
+ * image.  Runs with preemption disabled (the write is additionally
+ * bracketed so that one producer per CPU holds on kernels with preemptible
+ * syscall tracepoints).
  */
 static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
-		       bool have_args, bool exec)
+		       bool exec_ok)
 {
 	const struct sagafs_kconf *k;
 	struct sagafs_pcpu_stats *st;
 	struct sagafs_counts *cnt;
 	struct sagafs_record r;
 	struct sagafs_cpu *c;
-	bool err;
 	int ret;
 
 	preempt_disable_notrace();
-	c = &sagafs.cpus[smp_processor_id()];
+	c = this_cpu_ptr(sagafs.cpus);
 	st = c->stats;
 	sagafs_stats_fresh(st);
 	k = rcu_dereference_sched(sagafs.conf);
-	if (exec && !sagafs_stash_take(call, c->scratch))
-		call->flags |= SAGAFS_RF_ENTRY_LOST;
-
-	err = sagafs_is_error(call->ret);
 	cnt = &st->slot[call->abi][call->slot];
-	cnt->calls++;
-	st->calls++;
-	if (err) {
-		cnt->errors++;
-		st->errors++;
-	}
+	sagafs_count(cnt, st, call);
 	if (!sagafs_bit(k, call->abi, call->slot))
 		goto filtered;
 
@@ -381,17 +204,7 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	if (!sagafs_pass(&k->user, &r))
 		goto filtered;
 
-	if (!have_args && !(call->flags & SAGAFS_RF_ENTRY_LOST)) {
-		sagafs_get_args(regs, call);
-		sagafs_copy_paths(call, c->scratch, k->user.snaplen);
-	}
-	if (call->flags & SAGAFS_RF_ENTRY_LOST) {
-		memset(call->args, 0, sizeof(call->args));
-		call->len[0] = 0;
-		call->len[1] = 0;
-		call->path[0] = c->scratch;
-		call->path[1] = c->scratch;
-	}
+	sagafs_collect(regs, call, exec_ok, c->scratch, k->user.snaplen);
 	r.type = SAGAFS_REC_SYSCALL;
 	r.flags = call->flags;
 	r.abi = call->abi;
@@ -407,37 +220,20 @@ static void sagafs_log(struct pt_regs *regs, struct sagafs_call *call,
 	ret = sagafs_ring_write(c, &r, call->path[0], call->path[1],
 				k->user.wakeup_bytes);
 	if (!ret) {
-		cnt->logged++;
-		st->logged++;
-		st->bytes += r.size;
+		sagafs_inc(cnt->logged);
+		sagafs_inc(st->logged);
+		sagafs_add(st->bytes, r.size);
 	} else {
-		cnt->dropped++;
-		st->dropped++;
+		sagafs_inc(cnt->dropped);
+		sagafs_inc(st->dropped);
 		if (ret == -EINVAL)
-			st->bad_tail++;
+			sagafs_inc(st->bad_tail);
 	}
 	preempt_enable_notrace();
 	return;
 filtered:
-	cnt->filtered++;
-	st->filtered++;
-	preempt_enable_notrace();
-}
-
-static void sagafs_enter_exec(struct pt_regs *regs, struct sagafs_call *call)
-{
-	const struct sagafs_kconf *k;
-	struct sagafs_cpu *c;
-
-	preempt_disable_notrace();
-	k = rcu_dereference_sched(sagafs.conf);
-	if (sagafs_bit(k, call->abi, call->slot)) {
-		c = &sagafs.cpus[smp_processor_id()];
-		call->flags = 0;
-		sagafs_get_args(regs, call);
-		sagafs_copy_paths(call, c->scratch, k->user.snaplen);
-		sagafs_stash_put(call);
-	}
+	sagafs_inc(cnt->filtered);
+	sagafs_inc(st->filtered);
 	preempt_enable_notrace();
 }
 
@@ -447,86 +243,90 @@ static void sagafs_probe_enter(void *data, struct pt_regs *regs, long id)
 	u8 kind;
 
 	sagafs_decode(regs, &call);
-	kind = sagafs_slots[call.abi][call.slot].kind;
-	if (likely(kind == SAGAFS_KIND_PLAIN))
+	kind = sagafs_kind(&call);
+	if (likely(!(SAGAFS_KINDS_AT_ENTRY & BIT(kind))) && likely(call.nr != -1))
 		return;
-	if (!READ_ONCE(sagafs.enabled_flag))
+	if (!sagafs_on())
 		return;
-	if (kind == SAGAFS_KIND_EXEC) {
-		sagafs_enter_exec(regs, &call);
+	if (call.nr == -1) {
+		/* A tracer cancelled the call at its entry stop. */
+		sagafs_skip_mark();
 		return;
 	}
+	if (kind == SAGAFS_KIND_EXEC || kind == SAGAFS_KIND_EXECAT) {
+		sagafs_exec_mark(call.abi, kind == SAGAFS_KIND_EXECAT);
+		return;
+	}
+	/* exit, exit_group never return; (rt_)sigreturn returns elsewhere. */
 	call.ret = 0;
 	call.flags = SAGAFS_RF_NORETURN;
-	sagafs_log(regs, &call, false, false);
+	sagafs_log(regs, &call, false);
+}
+
+/*
+ * sys_exit passes that are not the end of a call: (rt_)sigreturn, counted
+ * at entry, whose restored registers say -1 (or, when restoring failed,
+ * still its own number), and the child's first return from fork, vfork,
+ * clone or clone3.
+ */
+static bool sagafs_not_a_call(const struct sagafs_call *call, u8 kind)
+{
+	if (call->nr == -1 || kind == SAGAFS_KIND_SIGRETURN)
+		return true;
+	return kind == SAGAFS_KIND_FORK && call->ret == 0;
+}
+
+/* x86 numbers of execve and execveat per ABI, as the registers hold them. */
+static const int sagafs_exec_nr[SAGAFS_NR_ABIS][2] = {
+	[SAGAFS_ABI_X86_64] = { __NR_execve, __NR_execveat },
+	[SAGAFS_ABI_I386] = { __NR_ia32_execve, __NR_ia32_execveat },
+	[SAGAFS_ABI_X32] = { SAGAFS_X32_EXECVE | __X32_SYSCALL_BIT,
+			     SAGAFS_X32_EXECVEAT | __X32_SYSCALL_BIT },
+};
+
+/*
+ * The exit of an execve or execveat that ran.  A successful one returns
+ * true: the kernel rewrote the number to the new image's execve, so the
+ * number and ABI the call was made with come back from its mark.
+ */
+static bool sagafs_exec_exit(struct sagafs_call *call)
+{
+	bool marked, at;
+	u8 abi;
+
+	marked = sagafs_exec_take(&abi, &at);
+	if (call->ret)
+		return false;	/* failed: registers and memory are the caller's */
+	if (!marked)
+		return true;	/* capture came on during the exec */
+	call->abi = abi;
+	call->nr = sagafs_exec_nr[abi][at];
+	call->slot = call->nr & ~__X32_SYSCALL_BIT;
+	return true;
 }
 
 static void sagafs_probe_exit(void *data, struct pt_regs *regs, long ret)
 {
 	struct sagafs_call call;
+	bool skipped, exec_ok = false;
 	u8 kind;
 
-	if (!READ_ONCE(sagafs.enabled_flag))
+	if (!sagafs_on())
 		return;
+	skipped = sagafs_skip_take();
 	sagafs_decode(regs, &call);
-	kind = sagafs_slots[call.abi][call.slot].kind;
+	kind = sagafs_kind(&call);
 	call.ret = ret;
-	call.flags = 0;
-	sagafs_log(regs, &call, kind == SAGAFS_KIND_EXEC,
-		   kind == SAGAFS_KIND_EXEC);
+	call.flags = skipped ? SAGAFS_RF_SKIPPED : 0;
+	if (!skipped && sagafs_not_a_call(&call, kind))
+		return;
+	/* A skipped exec never reached sys_enter and left no mark. */
+	if (!skipped && (kind == SAGAFS_KIND_EXEC || kind == SAGAFS_KIND_EXECAT))
+		exec_ok = sagafs_exec_exit(&call);
+	sagafs_log(regs, &call, exec_ok);
 }
 
 /* ---- setup ---- */
-
-static void sagafs_table_set(u8 abi, const struct sagafs_path_call *pc,
-			     size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < SAGAFS_NR_SLOTS; i++) {
-		sagafs_slots[abi][i].path[0] = -1;
-		sagafs_slots[abi][i].path[1] = -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (pc[i].nr < 0 || pc[i].nr >= SAGAFS_SLOT_OTHER)
-			continue;
-		sagafs_slots[abi][pc[i].nr].path[0] = pc[i].p0;
-		sagafs_slots[abi][pc[i].nr].path[1] = pc[i].p1;
-	}
-}
-
-static void sagafs_table_kind(u8 abi, int nr, u8 kind)
-{
-	sagafs_slots[abi][nr].kind = kind;
-}
-
-static void sagafs_table_init(void)
-{
-	u8 x64 = SAGAFS_ABI_X86_64, x32 = SAGAFS_ABI_X32;
-	u8 i32 = SAGAFS_ABI_I386;
-
-	sagafs_table_set(x64, sagafs_paths_64, ARRAY_SIZE(sagafs_paths_64));
-	sagafs_table_set(x32, sagafs_paths_64, ARRAY_SIZE(sagafs_paths_64));
-	sagafs_table_set(i32, sagafs_paths_32, ARRAY_SIZE(sagafs_paths_32));
-	/* x32 has its own execve/execveat; the x86_64 numbers are unused. */
-	sagafs_slots[x32][__NR_execve].path[0] = -1;
-	sagafs_slots[x32][__NR_execveat].path[0] = -1;
-	sagafs_slots[x32][SAGAFS_X32_EXECVE].path[0] = 0;
-	sagafs_slots[x32][SAGAFS_X32_EXECVEAT].path[0] = 1;
-
-	sagafs_table_kind(x64, __NR_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x64, __NR_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x64, __NR_execve, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x64, __NR_execveat, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x32, __NR_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x32, __NR_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(x32, SAGAFS_X32_EXECVE, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(x32, SAGAFS_X32_EXECVEAT, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(i32, __NR_ia32_exit, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(i32, __NR_ia32_exit_group, SAGAFS_KIND_NORETURN);
-	sagafs_table_kind(i32, __NR_ia32_execve, SAGAFS_KIND_EXEC);
-	sagafs_table_kind(i32, __NR_ia32_execveat, SAGAFS_KIND_EXEC);
-}
 
 static void sagafs_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -543,47 +343,66 @@ int sagafs_capture_init(void)
 		pr_err("tracepoints sys_enter/sys_exit not found (CONFIG_HAVE_SYSCALL_TRACEPOINTS?)\n");
 		return -ENOENT;
 	}
-	sagafs_stash = kvcalloc(SAGAFS_STASH_SLOTS, sizeof(*sagafs_stash),
-				GFP_KERNEL);
-	if (!sagafs_stash)
+	if (sagafs_marks_init())
 		return -ENOMEM;
 	sagafs_table_init();
+	sagafs_ident_init();
 	return 0;
 }
 
 void sagafs_capture_exit(void)
 {
-	kvfree(sagafs_stash);
-	sagafs_stash = NULL;
+	sagafs_marks_exit();
 }
 
-/* Attach the probes.  Caller holds sagafs.lock. */
-int sagafs_capture_start(void)
+/*
+ * Attach the probes, inert until sagafs_capture_go().  Caller holds
+ * sagafs.lock.  On failure nothing stays attached.
+ */
+int sagafs_capture_attach(void)
 {
 	int ret;
 
-	raw_spin_lock(&sagafs_stash_lock);
-	for (ret = 0; ret < SAGAFS_STASH_SLOTS; ret++)
-		sagafs_stash[ret].task = NULL;
-	raw_spin_unlock(&sagafs_stash_lock);
-
-	ret = tracepoint_probe_register(sagafs_tp_enter,
+	ret = sagafs_fault(SAGAFS_FAULT_TP_ENTER) ? -ENOMEM :
+	      tracepoint_probe_register(sagafs_tp_enter,
 					(void *)sagafs_probe_enter, NULL);
 	if (ret)
-		return ret;
-	ret = tracepoint_probe_register(sagafs_tp_exit,
+		goto err;
+	ret = sagafs_fault(SAGAFS_FAULT_TP_EXIT) ? -ENOMEM :
+	      tracepoint_probe_register(sagafs_tp_exit,
 					(void *)sagafs_probe_exit, NULL);
-	if (ret) {
-		tracepoint_probe_unregister(sagafs_tp_enter,
-					    (void *)sagafs_probe_enter, NULL);
-		tracepoint_synchronize_unregister();
-	}
+	if (ret)
+		goto err_enter;
+	ret = sagafs_marks_attach();
+	if (ret)
+		goto err_exit;
+	return 0;
+
+err_exit:
+	tracepoint_probe_unregister(sagafs_tp_exit,
+				    (void *)sagafs_probe_exit, NULL);
+err_enter:
+	tracepoint_probe_unregister(sagafs_tp_enter,
+				    (void *)sagafs_probe_enter, NULL);
+	tracepoint_synchronize_unregister();
+err:
+	pr_debug("attaching the probes failed: %d\n", ret);
 	return ret;
+}
+
+/* Make the attached probes act.  Caller holds sagafs.lock. */
+void sagafs_capture_go(void)
+{
+	sagafs_marks_clear();
+	/* Pairs with the acquire in sagafs_on(). */
+	smp_store_release(&sagafs.enabled_flag, 1);
 }
 
 /* Detach the probes and wait until none runs and no wake-up is queued. */
 void sagafs_capture_stop(void)
 {
+	WRITE_ONCE(sagafs.enabled_flag, 0);
+	sagafs_marks_detach();
 	tracepoint_probe_unregister(sagafs_tp_exit,
 				    (void *)sagafs_probe_exit, NULL);
 	tracepoint_probe_unregister(sagafs_tp_enter,

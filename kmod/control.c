@@ -10,16 +10,13 @@
  */
 #include <linux/kernel.h>
 #include <linux/capability.h>
-#include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include "sagafs.h"
-
-#define sagafs_reject(fmt, ...) \
-	pr_info_ratelimited("SET_CONFIG rejected: " fmt "\n", ##__VA_ARGS__)
 
 /*
  * Read a size-prefixed structure: size below the kernel's (there is no
@@ -40,127 +37,12 @@ static int sagafs_copy_in(void *dst, size_t ksize, void __user *src)
 	return copy_struct_from_user(dst, ksize, src, usize);
 }
 
-static int sagafs_check_ids(const u32 *ids, u32 n, u32 bad, const char *what)
+/* Capture on, probes attached and acting.  Caller holds sagafs.lock. */
+static void sagafs_enable_go(void)
 {
-	u32 i;
-
-	if (n > SAGAFS_MAX_IDS) {
-		sagafs_reject("%s: %u entries, at most %u", what, n,
-			      SAGAFS_MAX_IDS);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (ids[i] == bad) {
-			sagafs_reject("%s[%u] = %u is not valid", what, i, bad);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int sagafs_check_comms(char (*comms)[SAGAFS_COMM_LEN], u32 n,
-			      const char *what)
-{
-	u32 i;
-	size_t len;
-
-	if (n > SAGAFS_MAX_COMMS) {
-		sagafs_reject("%s: %u entries, at most %u", what, n,
-			      SAGAFS_MAX_COMMS);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		len = strnlen(comms[i], SAGAFS_COMM_LEN);
-		if (!len || len == SAGAFS_COMM_LEN) {
-			sagafs_reject("%s[%u] is empty or not NUL terminated",
-				      what, i);
-			return -EINVAL;
-		}
-		/* Normalise to NUL padding: the probe compares 16 bytes. */
-		memset(comms[i] + len, 0, SAGAFS_COMM_LEN - len);
-	}
-	return 0;
-}
-
-static int sagafs_validate(struct sagafs_config *c)
-{
-	int ret;
-
-	if (c->flags & ~SAGAFS_CFG_FLAGS_ALL) {
-		sagafs_reject("unknown flags %#x", c->flags & ~SAGAFS_CFG_FLAGS_ALL);
-		return -EINVAL;
-	}
-	if (c->result > SAGAFS_RESULT_FAILURE) {
-		sagafs_reject("result %u is not 0, 1 or 2", c->result);
-		return -EINVAL;
-	}
-	if (c->snaplen > SAGAFS_SNAPLEN_MAX) {
-		sagafs_reject("snaplen %u above %u", c->snaplen,
-			      SAGAFS_SNAPLEN_MAX);
-		return -EINVAL;
-	}
-	if (c->ring_kb < SAGAFS_RING_KB_MIN || c->ring_kb > SAGAFS_RING_KB_MAX ||
-	    !is_power_of_2(c->ring_kb)) {
-		sagafs_reject("ring_kb %u is not a power of two in [%u, %u]",
-			      c->ring_kb, SAGAFS_RING_KB_MIN, SAGAFS_RING_KB_MAX);
-		return -EINVAL;
-	}
-	ret = sagafs_check_ids(c->pids, c->nr_pids, 0, "pids");
-	ret = ret ?: sagafs_check_ids(c->exclude_pids, c->nr_exclude_pids, 0,
-				      "exclude_pids");
-	ret = ret ?: sagafs_check_ids(c->uids, c->nr_uids, (u32)-1, "uids");
-	ret = ret ?: sagafs_check_ids(c->exclude_uids, c->nr_exclude_uids,
-				      (u32)-1, "exclude_uids");
-	ret = ret ?: sagafs_check_comms(c->comms, c->nr_comms, "comms");
-	ret = ret ?: sagafs_check_comms(c->exclude_comms, c->nr_exclude_comms,
-					"exclude_comms");
-	return ret;
-}
-
-/* Unused list entries read back as zero. */
-static void sagafs_clear_unused(struct sagafs_config *c)
-{
-	memset(c->pids + c->nr_pids, 0,
-	       (SAGAFS_MAX_IDS - c->nr_pids) * sizeof(u32));
-	memset(c->exclude_pids + c->nr_exclude_pids, 0,
-	       (SAGAFS_MAX_IDS - c->nr_exclude_pids) * sizeof(u32));
-	memset(c->uids + c->nr_uids, 0,
-	       (SAGAFS_MAX_IDS - c->nr_uids) * sizeof(u32));
-	memset(c->exclude_uids + c->nr_exclude_uids, 0,
-	       (SAGAFS_MAX_IDS - c->nr_exclude_uids) * sizeof(u32));
-	memset(c->comms[c->nr_comms], 0,
-	       (SAGAFS_MAX_COMMS - c->nr_comms) * SAGAFS_COMM_LEN);
-	memset(c->exclude_comms[c->nr_exclude_comms], 0,
-	       (SAGAFS_MAX_COMMS - c->nr_exclude_comms) * SAGAFS_COMM_LEN);
-}
-
-static void sagafs_compute_eff(struct sagafs_kconf *k)
-{
-	int abi, w;
-
-	for (abi = 0; abi < SAGAFS_NR_ABIS; abi++)
-		for (w = 0; w < SAGAFS_BITMAP_WORDS; w++)
-			k->eff[abi][w] = k->user.syscalls[abi][w] &
-					 ~k->user.exclude_syscalls[abi][w];
-}
-
-int sagafs_enable_locked(void)
-{
-	int ret;
-
-	lockdep_assert_held(&sagafs.lock);
-	if (sagafs.enabled)
-		return 0;
-	WRITE_ONCE(sagafs.enabled_flag, 1);
-	ret = sagafs_capture_start();
-	if (ret) {
-		WRITE_ONCE(sagafs.enabled_flag, 0);
-		pr_err("attaching the syscall tracepoints failed: %d\n", ret);
-		return ret;
-	}
+	sagafs_capture_go();
 	sagafs.enabled = true;
 	sagafs.enabled_since_ns = ktime_get_real_ns();
-	return 0;
 }
 
 void sagafs_disable_locked(void)
@@ -168,7 +50,6 @@ void sagafs_disable_locked(void)
 	lockdep_assert_held(&sagafs.lock);
 	if (!sagafs.enabled)
 		return;
-	WRITE_ONCE(sagafs.enabled_flag, 0);
 	sagafs_capture_stop();
 	sagafs.enabled = false;
 	sagafs.enabled_sum_ns += ktime_get_real_ns() - sagafs.enabled_since_ns;
@@ -180,37 +61,54 @@ static struct sagafs_kconf *sagafs_conf_locked(void)
 					 lockdep_is_held(&sagafs.lock));
 }
 
+/*
+ * Apply a validated configuration, all of it or nothing: every step that
+ * can fail (new rings, attaching the probes) comes before the first
+ * change, so a failure leaves the device exactly as it was.  Takes k on
+ * success; the replaced configuration is freed after a grace period
+ * (poll() and the probes read it under RCU).
+ */
 static int sagafs_apply(struct sagafs_kconf *k)
 {
-	struct sagafs_kconf *old;
 	bool want = k->user.flags & SAGAFS_CFG_ENABLED;
 	u64 ring_size = (u64)k->user.ring_kb * 1024;
-	int ret = 0;
+	struct sagafs_kconf *old;
+	void *area = NULL;
+	bool attach;
+	int ret;
 
 	mutex_lock(&sagafs.lock);
 	if (ring_size != sagafs.ring_size) {
+		ret = -EBUSY;
 		if (sagafs.enabled || atomic_read(&sagafs.nr_maps)) {
-			pr_info_ratelimited("SET_CONFIG: ring_kb changes only while capture is off and nothing maps the rings\n");
-			ret = -EBUSY;
+			pr_debug("SET_CONFIG: ring_kb changes only while capture is off and nothing maps the rings\n");
 			goto out;
 		}
-		ret = sagafs_rings_resize(ring_size);
-		if (ret)
+		ret = -ENOMEM;
+		area = sagafs_rings_prepare(ring_size);
+		if (!area)
 			goto out;
 	}
+	attach = want && !sagafs.enabled;
+	if (attach) {
+		ret = sagafs_capture_attach();
+		if (ret)
+			goto out_area;
+	}
+	/* Nothing fails from here on. */
+	if (area)
+		sagafs_rings_commit(area, ring_size);
 	old = sagafs_conf_locked();
 	rcu_assign_pointer(sagafs.conf, k);
-	if (want)
-		ret = sagafs_enable_locked();
-	else
+	if (attach)
+		sagafs_enable_go();
+	else if (!want)
 		sagafs_disable_locked();
-	if (ret) {
-		rcu_assign_pointer(sagafs.conf, old);
-		goto out;
-	}
 	mutex_unlock(&sagafs.lock);
 	kfree_rcu(old, rcu);
 	return 0;
+out_area:
+	sagafs_area_free(area);
 out:
 	mutex_unlock(&sagafs.lock);
 	return ret;
@@ -221,18 +119,15 @@ static int sagafs_set_config(void __user *arg)
 	struct sagafs_kconf *k;
 	int ret;
 
-	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	k = sagafs_fault(SAGAFS_FAULT_CONF) ? NULL : kzalloc(sizeof(*k), GFP_KERNEL);
 	if (!k)
 		return -ENOMEM;
 	ret = sagafs_copy_in(&k->user, sizeof(k->user), arg);
 	if (ret)
 		goto err;
-	ret = sagafs_validate(&k->user);
+	ret = sagafs_config_check(k);
 	if (ret)
 		goto err;
-	k->user.size = sizeof(k->user);
-	sagafs_clear_unused(&k->user);
-	sagafs_compute_eff(k);
 	ret = sagafs_apply(k);
 	if (ret)
 		goto err;
@@ -292,7 +187,7 @@ static int sagafs_get_info(void __user *arg)
 	info.snaplen_max = SAGAFS_SNAPLEN_MAX;
 	mutex_lock(&sagafs.lock);
 	info.ring_size = sagafs.ring_size;
-	info.consumer_pid = sagafs.consumer ? sagafs.consumer_tgid : 0;
+	info.consumer_pid = pid_vnr(sagafs.consumer_pid);
 	mutex_unlock(&sagafs.lock);
 	info.data_len = info.ring_size * sagafs.nr_cpus;
 	if (copy_to_user(arg, &info, sizeof(info)))
@@ -343,6 +238,7 @@ static int sagafs_get_stats(void __user *arg)
 	sagafs_stats_get(&st, slots, cpus);
 	mutex_lock(&sagafs.lock);
 	st.reset_ns = sagafs.reset_ns;
+	st.skip_unflagged = sagafs_marks_missed();
 	st.enabled_ns = sagafs.enabled_sum_ns;
 	if (sagafs.enabled)
 		st.enabled_ns += ktime_get_real_ns() - sagafs.enabled_since_ns;
@@ -363,48 +259,52 @@ out:
 	return ret;
 }
 
-static int sagafs_change(unsigned int cmd, void __user *arg)
+/* A change: needs a descriptor opened for writing and CAP_SYS_ADMIN. */
+static int sagafs_change(struct file *file, unsigned int cmd,
+			 void __user *arg)
 {
-	int ret = 0;
-
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (cmd == SAGAFS_IOC_SET_CONFIG)
 		return sagafs_set_config(arg);
 	mutex_lock(&sagafs.lock);
-	switch (cmd) {
-	case SAGAFS_IOC_RESET_STATS:
-		sagafs_stats_reset();
-		break;
-	case SAGAFS_IOC_ENABLE:
-		ret = sagafs_enable_locked();
-		break;
-	case SAGAFS_IOC_DISABLE:
-		sagafs_disable_locked();
-		break;
-	}
+	sagafs_stats_reset();
 	mutex_unlock(&sagafs.lock);
-	return ret;
+	return 0;
 }
 
+/*
+ * The size rule: requests that carry a size-prefixed structure match on
+ * type and number only.  The structure's own size field says how much the
+ * caller passed, so a newer caller with a larger structure (whose _IOC
+ * size, and so request number, differs) is served.  Requests without such
+ * a structure match exactly.
+ */
 long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case SAGAFS_IOC_ABI_VERSION:
+	if (_IOC_TYPE(cmd) != SAGAFS_IOC_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(SAGAFS_IOC_ABI_VERSION):
+		if (cmd != SAGAFS_IOC_ABI_VERSION)
+			return -ENOTTY;
 		return put_user((u32)SAGAFS_ABI_REPORTED, (u32 __user *)uarg);
-	case SAGAFS_IOC_GET_INFO:
+	case _IOC_NR(SAGAFS_IOC_GET_INFO):
 		return sagafs_get_info(uarg);
-	case SAGAFS_IOC_GET_CONFIG:
+	case _IOC_NR(SAGAFS_IOC_GET_CONFIG):
 		return sagafs_get_config(uarg);
-	case SAGAFS_IOC_GET_STATS:
+	case _IOC_NR(SAGAFS_IOC_GET_STATS):
 		return sagafs_get_stats(uarg);
-	case SAGAFS_IOC_SET_CONFIG:
-	case SAGAFS_IOC_RESET_STATS:
-	case SAGAFS_IOC_ENABLE:
-	case SAGAFS_IOC_DISABLE:
-		return sagafs_change(cmd, uarg);
+	case _IOC_NR(SAGAFS_IOC_SET_CONFIG):
+		return sagafs_change(file, SAGAFS_IOC_SET_CONFIG, uarg);
+	case _IOC_NR(SAGAFS_IOC_RESET_STATS):
+		if (cmd != SAGAFS_IOC_RESET_STATS)
+			return -ENOTTY;
+		return sagafs_change(file, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -413,20 +313,11 @@ long sagafs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 int sagafs_control_init(u32 ring_kb)
 {
 	struct sagafs_kconf *k;
-	int abi;
 
-	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	k = kmalloc(sizeof(*k), GFP_KERNEL);
 	if (!k)
 		return -ENOMEM;
-	k->user.size = sizeof(k->user);
-	k->user.flags = SAGAFS_CFG_EXCLUDE_SELF;
-	k->user.result = SAGAFS_RESULT_ANY;
-	k->user.snaplen = SAGAFS_SNAPLEN_DEFAULT;
-	k->user.ring_kb = ring_kb;
-	for (abi = 0; abi < SAGAFS_NR_ABIS; abi++)
-		memset(k->user.syscalls[abi], 0xff,
-		       sizeof(k->user.syscalls[abi]));
-	sagafs_compute_eff(k);
+	sagafs_config_default(k, ring_kb);
 	RCU_INIT_POINTER(sagafs.conf, k);
 	return 0;
 }

@@ -23,6 +23,17 @@ static unsigned int ring_kb = SAGAFS_RING_KB_DEFAULT;
 module_param(ring_kb, uint, 0444);
 MODULE_PARM_DESC(ring_kb, "KiB of ring per CPU: power of two in [32, 262144]");
 
+#ifdef SAGAFS_FAULT_INJECT
+static unsigned int fault_mask;
+module_param(fault_mask, uint, 0644);
+MODULE_PARM_DESC(fault_mask, "test build: bit n fails step n (enum sagafs_fault_site)");
+
+bool sagafs_fault(enum sagafs_fault_site site)
+{
+	return READ_ONCE(fault_mask) & BIT(site);
+}
+#endif
+
 static int sagafs_open(struct inode *inode, struct file *file)
 {
 	return nonseekable_open(inode, file);
@@ -30,12 +41,7 @@ static int sagafs_open(struct inode *inode, struct file *file)
 
 static int sagafs_release(struct inode *inode, struct file *file)
 {
-	mutex_lock(&sagafs.lock);
-	if (sagafs.consumer == file) {
-		sagafs.consumer = NULL;
-		WRITE_ONCE(sagafs.consumer_tgid, 0);
-	}
-	mutex_unlock(&sagafs.lock);
+	sagafs_consumer_release(file);
 	return 0;
 }
 

@@ -4,47 +4,91 @@
 /*
  * sagafs: per-CPU rings shared with user space.
  *
- * Producer state (head, seq, counters) lives in struct sagafs_cpu, kernel
- * memory.  The control pages only receive copies; the kernel reads nothing
- * back from them except tail, which it never trusts.  Data areas are one
- * vmalloc_user() region mapped read-only; control pages are a second one.
+ * Producer state (head, seq, counters) lives in struct sagafs_cpu, per-CPU
+ * kernel memory.  The control pages only receive copies; the kernel reads
+ * nothing back from them except tail, which it never trusts.  The data
+ * areas are one region mapped read-only; the control pages a second one.
+ * Both are built from pages allocated with __GFP_RETRY_MAYFAIL: rings that
+ * do not fit fail with ENOMEM instead of waking the OOM killer.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <linux/version.h>
 #include "sagafs.h"
-
-#define SAGAFS_SCRATCH_LEN	(2 * (SAGAFS_SNAPLEN_MAX + 1))
 
 static void sagafs_wake_work(struct irq_work *work)
 {
 	wake_up_interruptible_all(&sagafs.wq);
 }
 
-static void sagafs_ring_reset_cpu(unsigned int cpu)
+/* Point ring index cpu (a possible CPU or not) at the current areas. */
+static void sagafs_ring_reset(unsigned int cpu)
 {
-	struct sagafs_cpu *c = &sagafs.cpus[cpu];
+	struct sagafs_ring_ctrl *ctrl = sagafs.ctrl_area + (size_t)cpu * PAGE_SIZE;
+	struct sagafs_cpu *c = NULL;
 
-	c->ctrl = sagafs.ctrl_area + (size_t)cpu * PAGE_SIZE;
-	c->data = sagafs.data_area + (size_t)cpu * sagafs.ring_size;
-	WRITE_ONCE(c->head, 0);
-	WRITE_ONCE(c->ctrl->head, 0);
-	WRITE_ONCE(c->ctrl->tail, 0);
-	WRITE_ONCE(c->ctrl->ring_size, sagafs.ring_size);
-	WRITE_ONCE(c->ctrl->next_seq, c->seq);
-	WRITE_ONCE(c->ctrl->lost, c->lost);
-	WRITE_ONCE(c->ctrl->written, c->written);
-	WRITE_ONCE(c->ctrl->bad_tail, c->bad_tail);
-	WRITE_ONCE(c->ctrl->cpu, cpu);
+	if (cpu_possible(cpu)) {
+		c = sagafs_cpu(cpu);
+		c->ctrl = ctrl;
+		c->data = sagafs.data_area + (size_t)cpu * sagafs.ring_size;
+		WRITE_ONCE(c->head, 0);
+	}
+	WRITE_ONCE(ctrl->head, 0);
+	WRITE_ONCE(ctrl->tail, 0);
+	WRITE_ONCE(ctrl->ring_size, sagafs.ring_size);
+	WRITE_ONCE(ctrl->next_seq, c ? c->seq : 0);
+	WRITE_ONCE(ctrl->dropped, c ? c->dropped : 0);
+	WRITE_ONCE(ctrl->logged, c ? c->logged : 0);
+	WRITE_ONCE(ctrl->bad_tail, c ? c->bad_tail : 0);
+	WRITE_ONCE(ctrl->cpu, cpu);
 }
 
+/*
+ * Zeroed memory that remap_vmalloc_range() can map: pages allocated with
+ * __GFP_RETRY_MAYFAIL (no OOM killer; vmalloc_user() takes no gfp flags),
+ * mapped with vmap() as VM_USERMAP.  sagafs_area_free() releases it.
+ */
 static void *sagafs_area_alloc(u64 size)
 {
-	if (size > ULONG_MAX)
+	const gfp_t gfp = GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+	unsigned long nr, n;
+	struct page **pages;
+	void *area;
+
+	if (!size || size >> PAGE_SHIFT > UINT_MAX)
 		return NULL;
-	return vmalloc_user(size);
+	nr = size >> PAGE_SHIFT;
+	/* Do not push the system into reclaim for rings it cannot hold. */
+	if (nr > max(si_mem_available(), 0L))
+		return NULL;
+	pages = kvmalloc_array(nr, sizeof(*pages), gfp);
+	if (!pages)
+		return NULL;
+	for (n = 0; n < nr; n++) {
+		if (fatal_signal_pending(current))
+			goto err;
+		pages[n] = alloc_page(gfp | __GFP_ZERO);
+		if (!pages[n])
+			goto err;
+		cond_resched();
+	}
+	/* With VM_MAP_PUT_PAGES, vfree() frees the pages and the array. */
+	area = vmap(pages, nr, VM_MAP | VM_MAP_PUT_PAGES | VM_USERMAP,
+		    PAGE_KERNEL);
+	if (area)
+		return area;
+err:
+	while (n--)
+		__free_page(pages[n]);
+	kvfree(pages);
+	return NULL;
+}
+
+void sagafs_area_free(void *area)
+{
+	vfree(area);
 }
 
 int sagafs_rings_init(u64 ring_size)
@@ -56,7 +100,7 @@ int sagafs_rings_init(u64 ring_size)
 	init_waitqueue_head(&sagafs.wq);
 	atomic_set(&sagafs.nr_maps, 0);
 
-	sagafs.cpus = kcalloc(nr, sizeof(*sagafs.cpus), GFP_KERNEL);
+	sagafs.cpus = alloc_percpu(struct sagafs_cpu);
 	if (!sagafs.cpus)
 		return -ENOMEM;
 	sagafs.ctrl_area = sagafs_area_alloc((u64)nr * PAGE_SIZE);
@@ -65,15 +109,17 @@ int sagafs_rings_init(u64 ring_size)
 	sagafs.data_area = sagafs_area_alloc((u64)nr * ring_size);
 	if (!sagafs.data_area)
 		goto err;
-	for (cpu = 0; cpu < nr; cpu++) {
-		struct sagafs_cpu *c = &sagafs.cpus[cpu];
+	for_each_possible_cpu(cpu) {
+		struct sagafs_cpu *c = sagafs_cpu(cpu);
 
-		c->scratch = kmalloc(SAGAFS_SCRATCH_LEN, GFP_KERNEL);
+		c->scratch = kmalloc_node(SAGAFS_SCRATCH_LEN, GFP_KERNEL,
+					  cpu_to_node(cpu));
 		if (!c->scratch)
 			goto err;
 		init_irq_work(&c->work, sagafs_wake_work);
-		sagafs_ring_reset_cpu(cpu);
 	}
+	for (cpu = 0; cpu < nr; cpu++)
+		sagafs_ring_reset(cpu);
 	return 0;
 err:
 	sagafs_rings_exit();
@@ -85,42 +131,44 @@ void sagafs_rings_exit(void)
 	unsigned int cpu;
 
 	if (sagafs.cpus) {
-		for (cpu = 0; cpu < sagafs.nr_cpus; cpu++)
-			kfree(sagafs.cpus[cpu].scratch);
+		for_each_possible_cpu(cpu)
+			kfree(sagafs_cpu(cpu)->scratch);
 	}
-	vfree(sagafs.data_area);
-	vfree(sagafs.ctrl_area);
-	kfree(sagafs.cpus);
+	sagafs_area_free(sagafs.data_area);
+	sagafs_area_free(sagafs.ctrl_area);
+	free_percpu(sagafs.cpus);
 	sagafs.data_area = NULL;
 	sagafs.ctrl_area = NULL;
 	sagafs.cpus = NULL;
 }
 
 /*
- * Replace the data areas.  Caller holds sagafs.lock, capture is off (probes
- * detached and synchronised) and nothing maps the rings.  Sequence numbers
- * and the ever-counters carry on; head and tail restart at 0.
+ * New data areas for rings of ring_size bytes, or NULL (no memory).
+ * Nothing changes until sagafs_rings_commit().
  */
-int sagafs_rings_resize(u64 ring_size)
+void *sagafs_rings_prepare(u64 ring_size)
 {
-	void *area, *old;
+	if (sagafs_fault(SAGAFS_FAULT_RING))
+		return NULL;
+	return sagafs_area_alloc((u64)sagafs.nr_cpus * ring_size);
+}
+
+/*
+ * Switch to the prepared areas.  Caller holds sagafs.lock, no probe writes
+ * (capture off or not yet on) and nothing maps the rings.  Sequence
+ * numbers and the ever-counters carry on; head and tail restart at 0.
+ */
+void sagafs_rings_commit(void *area, u64 ring_size)
+{
+	void *old = sagafs.data_area;
 	unsigned int cpu;
 
 	lockdep_assert_held(&sagafs.lock);
-	if (ring_size == sagafs.ring_size)
-		return 0;
-	if (sagafs.enabled || atomic_read(&sagafs.nr_maps))
-		return -EBUSY;
-	area = sagafs_area_alloc((u64)sagafs.nr_cpus * ring_size);
-	if (!area)
-		return -ENOMEM;
-	old = sagafs.data_area;
 	sagafs.data_area = area;
 	WRITE_ONCE(sagafs.ring_size, ring_size);
 	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++)
-		sagafs_ring_reset_cpu(cpu);
-	vfree(old);
-	return 0;
+		sagafs_ring_reset(cpu);
+	sagafs_area_free(old);
 }
 
 /* Wait for queued wake-ups after the probes are gone. */
@@ -128,8 +176,8 @@ void sagafs_rings_sync(void)
 {
 	unsigned int cpu;
 
-	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++)
-		irq_work_sync(&sagafs.cpus[cpu].work);
+	for_each_possible_cpu(cpu)
+		irq_work_sync(&sagafs_cpu(cpu)->work);
 }
 
 struct sagafs_pad {
@@ -146,8 +194,8 @@ static void sagafs_ring_publish(struct sagafs_cpu *c)
 	smp_store_release(&ctrl->head, c->head);
 	/* Pairs with the reader's acquire of next_seq. */
 	smp_store_release(&ctrl->next_seq, c->seq);
-	WRITE_ONCE(ctrl->lost, c->lost);
-	WRITE_ONCE(ctrl->written, c->written);
+	WRITE_ONCE(ctrl->dropped, c->dropped);
+	WRITE_ONCE(ctrl->logged, c->logged);
 	WRITE_ONCE(ctrl->bad_tail, c->bad_tail);
 }
 
@@ -177,13 +225,14 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	u8 *dst;
 	int ret = 0;
 
-	rec->seq = c->seq++;
+	rec->seq = c->seq;
+	WRITE_ONCE(c->seq, c->seq + 1);
 	/* The consumer is done reading below tail before publishing it. */
 	tail = smp_load_acquire(&c->ctrl->tail);
 	used = head - tail;
 	if (used > size || (tail & (SAGAFS_RECORD_ALIGN - 1))) {
-		c->lost++;
-		c->bad_tail++;
+		sagafs_inc(c->dropped);
+		sagafs_inc(c->bad_tail);
 		ret = -EINVAL;
 		goto publish;
 	}
@@ -192,7 +241,7 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	if (pad >= len)
 		pad = 0;
 	if (pad + len > size - used) {
-		c->lost++;
+		sagafs_inc(c->dropped);
 		ret = -ENOSPC;
 		goto publish;
 	}
@@ -211,7 +260,7 @@ int sagafs_ring_write(struct sagafs_cpu *c, struct sagafs_record *rec,
 	hlen += rec->path_len[1];
 	memset(dst + hlen, 0, len - hlen);
 	WRITE_ONCE(c->head, head + len);
-	c->written++;
+	sagafs_inc(c->logged);
 publish:
 	sagafs_ring_publish(c);
 	if (!ret)
@@ -222,11 +271,16 @@ publish:
 /* Unread bytes of one ring, 0 when the consumer's tail is bogus. */
 u64 sagafs_ring_used(unsigned int cpu)
 {
-	struct sagafs_cpu *c = &sagafs.cpus[cpu];
-	u64 head = READ_ONCE(c->head);
+	struct sagafs_cpu *c;
+	u64 head, tail, used;
+
+	if (!cpu_possible(cpu))
+		return 0;
+	c = sagafs_cpu(cpu);
+	head = READ_ONCE(c->head);
 	/* Pairs with the consumer's store-release of tail. */
-	u64 tail = smp_load_acquire(&c->ctrl->tail);
-	u64 used = head - tail;
+	tail = smp_load_acquire(&c->ctrl->tail);
+	used = head - tail;
 
 	if (used > READ_ONCE(sagafs.ring_size) ||
 	    (tail & (SAGAFS_RECORD_ALIGN - 1)))
@@ -252,8 +306,8 @@ __poll_t sagafs_poll(struct file *file, poll_table *pt)
 	unsigned int cpu;
 
 	poll_wait(file, &sagafs.wq, pt);
-	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++)
-		WRITE_ONCE(sagafs.cpus[cpu].waiter, 1);
+	for_each_possible_cpu(cpu)
+		WRITE_ONCE(sagafs_cpu(cpu)->waiter, 1);
 	/* Pairs with the barrier in sagafs_ring_maybe_wake(). */
 	smp_mb();
 	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++) {
@@ -261,88 +315,4 @@ __poll_t sagafs_poll(struct file *file, poll_table *pt)
 			return EPOLLIN | EPOLLRDNORM;
 	}
 	return 0;
-}
-
-/* ---- mmap ---- */
-
-static void sagafs_vm_open(struct vm_area_struct *vma)
-{
-	atomic_inc(&sagafs.nr_maps);
-}
-
-static void sagafs_vm_close(struct vm_area_struct *vma)
-{
-	atomic_dec(&sagafs.nr_maps);
-}
-
-static const struct vm_operations_struct sagafs_vm_ops = {
-	.open = sagafs_vm_open,
-	.close = sagafs_vm_close,
-};
-
-static void sagafs_vma_flags(struct vm_area_struct *vma, unsigned long set,
-			     unsigned long clear)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	vm_flags_mod(vma, set, clear);
-#else
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-#endif
-}
-
-/* Which region [off, off + len) lies in: area and page offset in it. */
-static int sagafs_mmap_region(struct vm_area_struct *vma, void **area,
-			      unsigned long *pgoff)
-{
-	u64 len = vma->vm_end - vma->vm_start;
-	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
-	u64 ctrl_len = (u64)sagafs.nr_cpus * PAGE_SIZE;
-	u64 data_len = (u64)sagafs.nr_cpus * sagafs.ring_size;
-
-	if (off < ctrl_len && len <= ctrl_len - off) {
-		*area = sagafs.ctrl_area;
-		*pgoff = off >> PAGE_SHIFT;
-		return 0;
-	}
-	if (off >= ctrl_len && off - ctrl_len < data_len &&
-	    len <= data_len - (off - ctrl_len)) {
-		if (vma->vm_flags & VM_WRITE)
-			return -EPERM;
-		sagafs_vma_flags(vma, 0, VM_MAYWRITE);
-		*area = sagafs.data_area;
-		*pgoff = (off - ctrl_len) >> PAGE_SHIFT;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int sagafs_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	unsigned long pgoff;
-	void *area;
-	int ret;
-
-	if (!(vma->vm_flags & VM_SHARED))
-		return -EINVAL;
-	mutex_lock(&sagafs.lock);
-	ret = sagafs_mmap_region(vma, &area, &pgoff);
-	if (ret)
-		goto out;
-	if (sagafs.consumer && sagafs.consumer != file) {
-		ret = -EBUSY;
-		goto out;
-	}
-	sagafs_vma_flags(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP, 0);
-	ret = remap_vmalloc_range(vma, area, pgoff);
-	if (ret)
-		goto out;
-	vma->vm_ops = &sagafs_vm_ops;
-	atomic_inc(&sagafs.nr_maps);
-	if (!sagafs.consumer) {
-		sagafs.consumer = file;
-		WRITE_ONCE(sagafs.consumer_tgid, task_tgid_nr(current));
-	}
-out:
-	mutex_unlock(&sagafs.lock);
-	return ret;
 }

@@ -2,8 +2,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 /*
- * sagafs: counters.  Each CPU owns one kvzalloc'd block written only by
- * the probe on that CPU (plain increments, preemption off).  RESET_STATS
+ * sagafs: counters.  Each possible CPU owns one kvzalloc'd block (larger
+ * than a page, so page aligned: no cache line shared with another CPU),
+ * written only by the probe on that CPU with preemption off, each counter
+ * with WRITE_ONCE() and read across CPUs with READ_ONCE().  RESET_STATS
  * bumps a generation; a CPU's block counts as zero until its probe next
  * runs and clears it, so a reset never races with an increment.
  */
@@ -19,14 +21,15 @@ int sagafs_stats_init(void)
 
 	sagafs.stats_gen = 1;
 	sagafs.reset_ns = ktime_get_real_ns();
-	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++) {
+	BUILD_BUG_ON(sizeof(struct sagafs_pcpu_stats) <= PAGE_SIZE);
+	for_each_possible_cpu(cpu) {
 		struct sagafs_pcpu_stats *st;
 
-		st = kvzalloc(sizeof(*st), GFP_KERNEL);
+		st = kvzalloc_node(sizeof(*st), GFP_KERNEL, cpu_to_node(cpu));
 		if (!st)
 			goto err;
 		st->gen = sagafs.stats_gen;
-		sagafs.cpus[cpu].stats = st;
+		sagafs_cpu(cpu)->stats = st;
 	}
 	return 0;
 err:
@@ -38,9 +41,9 @@ void sagafs_stats_exit(void)
 {
 	unsigned int cpu;
 
-	for (cpu = 0; cpu < sagafs.nr_cpus; cpu++) {
-		kvfree(sagafs.cpus[cpu].stats);
-		sagafs.cpus[cpu].stats = NULL;
+	for_each_possible_cpu(cpu) {
+		kvfree(sagafs_cpu(cpu)->stats);
+		sagafs_cpu(cpu)->stats = NULL;
 	}
 }
 
@@ -51,6 +54,7 @@ void sagafs_stats_reset(void)
 
 	WRITE_ONCE(sagafs.stats_gen, sagafs.stats_gen + 1);
 	sagafs.reset_ns = now;
+	sagafs_marks_missed_reset();
 	sagafs.enabled_sum_ns = 0;
 	sagafs.enabled_since_ns = now;
 }
@@ -58,7 +62,11 @@ void sagafs_stats_reset(void)
 /* The CPU's block if it belongs to the current generation, else NULL. */
 static const struct sagafs_pcpu_stats *sagafs_stats_cur(unsigned int cpu)
 {
-	const struct sagafs_pcpu_stats *st = sagafs.cpus[cpu].stats;
+	const struct sagafs_pcpu_stats *st;
+
+	if (!cpu_possible(cpu))
+		return NULL;
+	st = sagafs_cpu(cpu)->stats;
 
 	/* Pairs with the release in sagafs_stats_fresh(). */
 	if (smp_load_acquire(&st->gen) != READ_ONCE(sagafs.stats_gen))
@@ -74,6 +82,7 @@ static void sagafs_add_counts(struct sagafs_counts *to,
 	to->logged += READ_ONCE(from->logged);
 	to->filtered += READ_ONCE(from->filtered);
 	to->dropped += READ_ONCE(from->dropped);
+	to->skipped += READ_ONCE(from->skipped);
 }
 
 static void sagafs_cpu_fill(unsigned int cpu, struct sagafs_cpu_stats *cs,
@@ -115,6 +124,7 @@ int sagafs_stats_get(struct sagafs_stats *st, struct sagafs_counts *slots,
 			continue;
 		st->total.calls += cs.calls;
 		st->total.errors += READ_ONCE(p->errors);
+		st->total.skipped += READ_ONCE(p->skipped);
 		st->total.logged += cs.logged;
 		st->total.filtered += cs.filtered;
 		st->total.dropped += cs.dropped;

@@ -17,9 +17,9 @@ not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
 command -v dkms >/dev/null || { echo "dkms not installed (make deps)"; echo "0 passed, 1 failed"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-src=$work/src/sagafs-$version
-mkdir -p "$src" "$work/tree"
-cp -r kmod/Makefile kmod/Kbuild kmod/dkms.conf kmod/include kmod/*.c kmod/*.h "$src/"
+mkdir -p "$work/tree"
+make --no-print-directory -s install-dkms-source DESTDIR="$work/src" DKMS_SRCDIR="/sagafs-$version" ||
+	{ echo "make install-dkms-source failed"; echo "0 passed, 1 failed"; exit 1; }
 trees=(--sourcetree "$work/src" --dkmstree "$work/tree")
 
 if dkms add -m sagafs -v "$version" "${trees[@]}" >"$work/log" 2>&1; then ok "dkms add"

@@ -45,8 +45,8 @@ expect 32 "sagafs module not installed for kernel $kver: install it (make instal
 # make test.  SAGAFS_DKMS_IN_VM=1 adds the in-guest add/build/install.
 if [ "${SAGAFS_DKMS_IN_VM:-0}" = 1 ]; then
 	src=/usr/src/sagafs-0.1.0
-	rm -rf $src && mkdir -p $src
-	cp -r kmod/Makefile kmod/Kbuild kmod/dkms.conf kmod/include kmod/*.c kmod/*.h $src/
+	rm -rf $src
+	make --no-print-directory -s install-dkms-source DKMS_SRCDIR=$src
 	if dkms add sagafs/0.1.0 >/tmp/dkms.log 2>&1 &&
 		dkms build sagafs/0.1.0 -k "$kver" >>/tmp/dkms.log 2>&1 &&
 		dkms install sagafs/0.1.0 -k "$kver" >>/tmp/dkms.log 2>&1; then

@@ -1,13 +1,13 @@
-//! Compiles `src/device/abi_check.c` against the kernel module's UAPI
-//! header; the `device::abi_check` test compares what it exports with the
-//! Rust mirror in `src/device/abi.rs`.
+//! Compiles `src/abi/check.c` against the kernel module's UAPI
+//! header; the `abi::check` test compares what it exports with the
+//! Rust mirror in `src/abi/mod.rs`.
 
 fn main() {
     let uapi = "../kmod/include/uapi";
     println!("cargo:rerun-if-changed={uapi}/sagafs.h");
-    println!("cargo:rerun-if-changed=src/device/abi_check.c");
+    println!("cargo:rerun-if-changed=src/abi/check.c");
     cc::Build::new()
-        .file("src/device/abi_check.c")
+        .file("src/abi/check.c")
         .include(uapi)
         .warnings(true)
         .extra_warnings(true)

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The whole test suite, as `make test` runs it: build, lint, host tests
-# (unit tests and FUSE tests against the device double), packaging checks,
-# one VM boot running every test against the real module
-# (tests/vm/suite.sh), and one systemd boot proving the fstab line.
+# (the plain `cargo test`, which needs no privilege, then as root the FUSE
+# tests against the device double and the helper's root tests), packaging
+# checks, one VM boot running every test against the real module
+# (tests/vm/suite.sh), the Debian packages (built, linted, inspected), and
+# one systemd boot that installs them, proves the fstab line and upgrades,
+# removes and purges them.
 #
 # Each stage's counts are collected from its runners' closing lines and
 # summed; the last line is "total: N passed, M failed".  Any failure, or a
@@ -52,9 +55,14 @@ stage() {
 	printf '\n======== %s ========\n' "$*"
 }
 
+# The test targets a plain `cargo test` leaves out (`test = false` in
+# their Cargo.toml): fuse_* mount over /dev/fuse, root_* need root.
+privileged=(--test 'fuse_*' --test 'root_*')
+
 stage "build"
 make all || die "build failed"
 cargo test --workspace --release --locked --no-run || die "building the tests failed"
+cargo test --workspace --release --locked --no-run "${privileged[@]}" || die "building the tests failed"
 
 stage "lint"
 tests/lint.sh || die "lint failed"
@@ -62,18 +70,17 @@ tests/lint.sh || die "lint failed"
 make module >/dev/null || die "module rebuild failed"
 
 stage "host tests"
+# A plain `cargo test` needs no privilege (it passes as any user).
 cargo test --workspace --release --locked 2>&1 | tee "$logdir/host.log"
 host_rc=${PIPESTATUS[0]}
 count "$logdir/host.log" "host (cargo test)"
 [ "$host_rc" = 0 ] || failed=$((failed + 1))
-
-stage "outputs against rsyslog, journald, a full disk (host, root)"
-# Its own target: it needs root and those programs, and fails when they
-# are missing (tests/deps.sh installs them).
-cargo test --release --locked -p sagafs-tests --test outputs_live 2>&1 | tee "$logdir/outputs.log"
-outputs_rc=${PIPESTATUS[0]}
-count "$logdir/outputs.log" "outputs (rsyslog, journald)"
-[ "$outputs_rc" = 0 ] || failed=$((failed + 1))
+# The targets that mount over /dev/fuse or need root, as root.
+[ "$(id -u)" = 0 ] || die "the root and FUSE tests need root: run make test as root"
+cargo test --workspace --release --locked "${privileged[@]}" 2>&1 | tee "$logdir/host-root.log"
+host_rc=${PIPESTATUS[0]}
+count "$logdir/host-root.log" "host (root, FUSE)"
+[ "$host_rc" = 0 ] || failed=$((failed + 1))
 
 stage "packaging (host)"
 packaging/test-install.sh 2>&1 | tee "$logdir/install.log"
@@ -83,18 +90,30 @@ packaging/test-dkms.sh ${KVER:-} 2>&1 | tee "$logdir/dkms.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
 count "$logdir/dkms.log" "dkms build"
 
+stage "Debian packages (host)"
+deb_start=$(date +%s)
+packaging/test-deb.sh 2>&1 | tee "$logdir/deb.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+deb_secs=$(($(date +%s) - deb_start))
+
 stage "VM tests (one boot)"
 tests/vm/prepare.sh || die "preparing the VM tests failed"
-tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir" 2>&1 | tee "$logdir/vm.log"
+tests/vm/run --rwdir "$repo/$logdir" -- tests/vm/suite.sh "$repo/$logdir/vm-results.log" 2>&1 | tee "$logdir/vm.log"
 vm_rc=${PIPESTATUS[0]}
 [ -f "$logdir/vm-results.log" ] || die "the VM produced no results (exit $vm_rc): see $logdir/vm.log"
 count "$logdir/vm-results.log" "VM (real module)"
 [ "$vm_rc" = 0 ] || { echo "test: the VM run exited $vm_rc" >&2; failed=$((failed + 1)); }
 
-stage "boot: fstab mount under systemd (VM)"
-tests/vm/boot/run.sh --no-build 2>&1 | tee "$logdir/boot.log"
+stage "boot: the packages and the fstab mount under systemd (VM)"
+boot_start=$(date +%s)
+tests/vm/boot/run.sh --no-build --deb --boot-timeout 1800 --timeout 3600 2>&1 | tee "$logdir/boot.log"
 [ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
 count "$logdir/boot.log" "boot (systemd, fstab)"
+echo "# the packages in the boot VM (tests/vm/boot/deb.sh):" | tee -a "$logdir/deb.log"
+tests/vm/boot/deb.sh report target/boot/work 2>&1 | tee -a "$logdir/deb.log"
+[ "${PIPESTATUS[0]}" = 0 ] || failed=$((failed + 1))
+echo "# Debian packages: ${deb_secs}s on the host, $(($(date +%s) - boot_start))s for the boot with them"
+count "$logdir/deb.log" "Debian packages"
 
 stage "summary"
 for line in "${summary[@]}"; do

@@ -15,13 +15,14 @@
 
 use std::fmt;
 
-use crate::device::abi::{
+use crate::abi::{
     self, sagafs_config, BITMAP_WORDS, COMM_LEN, MAX_COMMS, MAX_IDS, NR_ABIS, NR_SLOTS,
-    RING_KB_MAX, RING_KB_MIN, SNAPLEN_MAX,
 };
-use crate::format::escape::{escape_into, unescape};
 use crate::names;
 use crate::record::Abi;
+
+mod keys;
+pub use keys::{Key, KEYS};
 
 /// The largest write `apply()` accepts, bytes.
 pub const MAX_WRITE: usize = 64 * 1024;
@@ -33,25 +34,6 @@ pub const RETAIN_DEFAULT: u64 = 64 << 20;
 
 /// The first line of `render()`'s output.
 pub const HEADER: &str = "# sagafs configuration: write 'key = value' lines here (see sagafs(5))";
-
-/// Every key, in the order `render()` prints them.
-pub const KEYS: [&str; 15] = [
-    "enabled",
-    "syscalls",
-    "exclude",
-    "pids",
-    "exclude_pids",
-    "uids",
-    "exclude_uids",
-    "comms",
-    "exclude_comms",
-    "result",
-    "snaplen",
-    "buffer_kb",
-    "retain",
-    "exclude_self",
-    "wakeup_bytes",
-];
 
 /// A set of `[abi][slot]` positions, in the kernel's bitmap layout.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -159,6 +141,11 @@ pub enum ResultFilter {
 }
 
 impl ResultFilter {
+    /// The value of the `result` key.
+    pub fn render(&self) -> String {
+        self.as_str().to_string()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ResultFilter::Any => "any",
@@ -200,7 +187,7 @@ pub struct Settings {
     pub result: ResultFilter,
     pub snaplen: u32,
     /// Ring size per CPU, KiB.
-    pub buffer_kb: u32,
+    pub ring_kb: u32,
     /// Bytes of records the daemon keeps for readers of `log`.
     pub retain: u64,
     pub exclude_self: bool,
@@ -222,7 +209,7 @@ impl Default for Settings {
             exclude_comms: Vec::new(),
             result: ResultFilter::Any,
             snaplen: abi::SNAPLEN_DEFAULT,
-            buffer_kb: abi::RING_KB_DEFAULT,
+            ring_kb: abi::RING_KB_DEFAULT,
             retain: RETAIN_DEFAULT,
             exclude_self: true,
             wakeup_bytes: 0,
@@ -271,7 +258,7 @@ impl Settings {
             };
         c.result = self.result.to_raw();
         c.snaplen = self.snaplen;
-        c.ring_kb = self.buffer_kb;
+        c.ring_kb = self.ring_kb;
         c.wakeup_bytes = self.wakeup_bytes;
         c.nr_pids = copy_ids(&mut c.pids, &self.pids);
         c.nr_exclude_pids = copy_ids(&mut c.exclude_pids, &self.exclude_pids);
@@ -299,7 +286,7 @@ impl Settings {
             exclude_comms: read_comms(&c.exclude_comms, c.nr_exclude_comms),
             result: ResultFilter::from_raw(c.result),
             snaplen: c.snaplen,
-            buffer_kb: c.ring_kb,
+            ring_kb: c.ring_kb,
             retain,
             exclude_self: c.flags & abi::CFG_EXCLUDE_SELF != 0,
             wakeup_bytes: c.wakeup_bytes,
@@ -308,7 +295,7 @@ impl Settings {
 
     /// The ring size per CPU, bytes.
     pub fn ring_bytes(&self) -> u64 {
-        u64::from(self.buffer_kb) * 1024
+        u64::from(self.ring_kb) * 1024
     }
 }
 
@@ -349,176 +336,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v {
-        "1" | "yes" | "on" | "true" => Ok(true),
-        "0" | "no" | "off" | "false" => Ok(false),
-        _ => Err(format!("'{v}' is not 0 or 1")),
-    }
-}
-
-fn parse_u32(v: &str) -> Result<u32, String> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{v}' is not a decimal number"));
-    }
-    v.parse::<u32>()
-        .map_err(|_| format!("'{v}' is too large (at most {})", u32::MAX))
-}
-
-fn check_count(n: usize, max: usize) -> Result<(), String> {
-    if n > max {
-        return Err(format!("{n} entries, at most {max} are allowed"));
-    }
-    Ok(())
-}
-
-/// Splits a comma list; an empty value is the empty list.
-fn items(v: &str) -> Result<Vec<&str>, String> {
-    if v.is_empty() {
-        return Ok(Vec::new());
-    }
-    v.split(',')
-        .map(|i| {
-            let i = i.trim_matches(|c: char| c.is_ascii_whitespace());
-            if i.is_empty() {
-                Err("empty entry in the list (two commas in a row?)".to_string())
-            } else {
-                Ok(i)
-            }
-        })
-        .collect()
-}
-
-fn dedup<T: PartialEq>(v: Vec<T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::with_capacity(v.len());
-    for x in v {
-        if !out.contains(&x) {
-            out.push(x);
-        }
-    }
-    out
-}
-
-fn parse_ids(v: &str, what: &str, ok: impl Fn(u32) -> bool) -> Result<Vec<u32>, String> {
-    let mut out = Vec::new();
-    for i in items(v)? {
-        let n = parse_u32(i)?;
-        if !ok(n) {
-            return Err(format!("{n} is not a valid {what}"));
-        }
-        out.push(n);
-    }
-    let out = dedup(out);
-    check_count(out.len(), MAX_IDS)?;
-    Ok(out)
-}
-
-fn parse_comms(v: &str) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    for i in items(v)? {
-        let c = unescape(i.as_bytes()).map_err(|e| format!("'{i}': {e}"))?;
-        if c.len() >= COMM_LEN {
-            return Err(format!(
-                "'{i}' is {} bytes long, a comm has at most {}",
-                c.len(),
-                COMM_LEN - 1
-            ));
-        }
-        if c.contains(&0) {
-            return Err(format!("'{i}' contains a NUL byte"));
-        }
-        out.push(c);
-    }
-    let out = dedup(out);
-    check_count(out.len(), MAX_COMMS)?;
-    Ok(out)
-}
-
-const UNITS: [(u8, u64); 3] = [(b'G', 1 << 30), (b'M', 1 << 20), (b'K', 1 << 10)];
-
-/// Bytes with an optional K, M or G suffix (binary multiples; a trailing
-/// `B` or `iB` is allowed).
-fn parse_size(v: &str) -> Result<u64, String> {
-    let bad = || format!("'{v}' is not a size such as 64M, 1G or 1048576");
-    let s = v
-        .strip_suffix("iB")
-        .or_else(|| v.strip_suffix('B'))
-        .unwrap_or(v);
-    let (digits, mult) = match s.as_bytes().last() {
-        Some(c) if c.is_ascii_alphabetic() => {
-            let m = UNITS
-                .iter()
-                .find(|(u, _)| *u == c.to_ascii_uppercase())
-                .ok_or_else(bad)?
-                .1;
-            (&s[..s.len() - 1], m)
-        }
-        _ => (s, 1),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{v}' is too large"))
-}
-
-fn render_size(n: u64) -> String {
-    for (u, m) in UNITS {
-        if n >= m && n % m == 0 {
-            return format!("{}{}", n / m, u as char);
-        }
-    }
-    n.to_string()
-}
-
-fn render_ids(v: &[u32]) -> String {
-    v.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-}
-
-fn render_comms(v: &[Vec<u8>]) -> String {
-    let mut out = Vec::new();
-    for (i, c) in v.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        escape_into(&mut out, c);
-    }
-    String::from_utf8(out).expect("escaped text is UTF-8")
-}
-
 /// The `config` file's content: `HEADER`, then one `key = value` line per
 /// key in `KEYS` order.
 pub fn render(s: &Settings) -> String {
-    let b = |v: bool| if v { "1" } else { "0" }.to_string();
-    let exclude = if s.exclude.is_empty() {
-        String::new()
-    } else {
-        s.exclude.render()
-    };
-    let values: [(&str, String); 15] = [
-        ("enabled", b(s.enabled)),
-        ("syscalls", s.syscalls.render()),
-        ("exclude", exclude),
-        ("pids", render_ids(&s.pids)),
-        ("exclude_pids", render_ids(&s.exclude_pids)),
-        ("uids", render_ids(&s.uids)),
-        ("exclude_uids", render_ids(&s.exclude_uids)),
-        ("comms", render_comms(&s.comms)),
-        ("exclude_comms", render_comms(&s.exclude_comms)),
-        ("result", s.result.as_str().to_string()),
-        ("snaplen", s.snaplen.to_string()),
-        ("buffer_kb", s.buffer_kb.to_string()),
-        ("retain", render_size(s.retain)),
-        ("exclude_self", b(s.exclude_self)),
-        ("wakeup_bytes", s.wakeup_bytes.to_string()),
-    ];
     let mut out = String::from(HEADER);
     out.push('\n');
-    for (k, v) in values {
-        out.push_str(k);
+    for key in &KEYS {
+        let v = (key.render)(s);
+        out.push_str(key.name);
         out.push_str(" =");
         if !v.is_empty() {
             out.push(' ');
@@ -529,78 +354,19 @@ pub fn render(s: &Settings) -> String {
     out
 }
 
-/// Sets one key of `s` from its value text.
-fn set_key(s: &mut Settings, key: &str, v: &str) -> Result<(), String> {
-    match key {
-        "enabled" => s.enabled = parse_bool(v)?,
-        "exclude_self" => s.exclude_self = parse_bool(v)?,
-        "syscalls" => {
-            if v.is_empty() {
-                return Err("empty: give 'all', 'none' or a list of names \
-                            (to stop capture, write 'enabled = 0')"
-                    .into());
-            }
-            s.syscalls = SyscallSet::parse(v)?;
-        }
-        "exclude" => s.exclude = SyscallSet::parse(v)?,
-        "pids" => s.pids = parse_ids(v, "pid", |n| n > 0)?,
-        "exclude_pids" => s.exclude_pids = parse_ids(v, "pid", |n| n > 0)?,
-        "uids" => s.uids = parse_ids(v, "uid", |n| n != u32::MAX)?,
-        "exclude_uids" => s.exclude_uids = parse_ids(v, "uid", |n| n != u32::MAX)?,
-        "comms" => s.comms = parse_comms(v)?,
-        "exclude_comms" => s.exclude_comms = parse_comms(v)?,
-        "result" => {
-            s.result = match v {
-                "any" => ResultFilter::Any,
-                "success" => ResultFilter::Success,
-                "failure" => ResultFilter::Failure,
-                _ => return Err(format!("'{v}' is not any, success or failure")),
-            }
-        }
-        "snaplen" => {
-            let n = parse_u32(v)?;
-            if n > SNAPLEN_MAX {
-                return Err(format!("{n} is out of range 0..{SNAPLEN_MAX}"));
-            }
-            s.snaplen = n;
-        }
-        "buffer_kb" => {
-            let n = parse_u32(v)?;
-            if !(RING_KB_MIN..=RING_KB_MAX).contains(&n) || !n.is_power_of_two() {
-                return Err(format!(
-                    "{n} is not a power of two in {RING_KB_MIN}..{RING_KB_MAX}"
-                ));
-            }
-            s.buffer_kb = n;
-        }
-        "retain" => {
-            let n = parse_size(v)?;
-            if !(RETAIN_MIN..=RETAIN_MAX).contains(&n) {
-                return Err(format!(
-                    "{} is out of range {}..{}",
-                    render_size(n),
-                    render_size(RETAIN_MIN),
-                    render_size(RETAIN_MAX)
-                ));
-            }
-            s.retain = n;
-        }
-        "wakeup_bytes" => s.wakeup_bytes = parse_u32(v)?,
-        _ => unreachable!("key checked against KEYS"),
-    }
-    Ok(())
-}
-
 fn unknown_key(line: usize, key: &str) -> ConfigError {
-    let best = KEYS
-        .iter()
-        .map(|k| (strsim::levenshtein(key, k), *k))
-        .min()
-        .filter(|&(d, _)| d <= 3);
     let mut msg = format!("unknown key '{key}'");
-    match best {
-        Some((_, k)) => msg.push_str(&format!(" (did you mean '{k}'?)")),
-        None => msg.push_str(&format!(" (known keys: {})", KEYS.join(", "))),
+    if let Some((_, new)) = keys::RENAMED.iter().find(|(old, _)| *old == key) {
+        msg.push_str(&format!(" (renamed: write '{new}')"));
+    } else if let Some((_, k)) = keys::names()
+        .map(|k| (strsim::levenshtein(key, k), k))
+        .min()
+        .filter(|&(d, _)| d <= 3)
+    {
+        msg.push_str(&format!(" (did you mean '{k}'?)"));
+    } else {
+        let known: Vec<&str> = keys::names().collect();
+        msg.push_str(&format!(" (known keys: {})", known.join(", ")));
     }
     ConfigError {
         line,
@@ -608,6 +374,38 @@ fn unknown_key(line: usize, key: &str) -> ConfigError {
         message: msg,
         errno: libc::EINVAL,
     }
+}
+
+/// The most `wakeup_bytes` may be: a quarter of the ring, so that the
+/// daemon is woken well before a ring fills (the kernel's own bound).
+pub fn wakeup_bytes_max(ring_kb: u32) -> u64 {
+    u64::from(ring_kb) * 1024 / 4
+}
+
+/// Checks `wakeup_bytes` against `ring_kb`; the error names the later of
+/// the two lines that set them (`seen`: the line of each key, 0 if not
+/// written).
+fn check_wakeup(s: &Settings, seen: &[usize; KEYS.len()]) -> Result<(), ConfigError> {
+    let max = wakeup_bytes_max(s.ring_kb);
+    if u64::from(s.wakeup_bytes) <= max {
+        return Ok(());
+    }
+    let line_of = |name| keys::position(name).map_or(0, |i| seen[i]);
+    let (wl, rl) = (line_of("wakeup_bytes"), line_of("ring_kb"));
+    let (line, key) = if wl >= rl {
+        (wl, "wakeup_bytes")
+    } else {
+        (rl, "ring_kb")
+    };
+    Err(ConfigError::at(
+        line,
+        key,
+        format!(
+            "wakeup_bytes = {} is more than a quarter of the ring: \
+             at most {max} with ring_kb = {}",
+            s.wakeup_bytes, s.ring_kb
+        ),
+    ))
 }
 
 /// Applies the `key = value` lines of `text` to a copy of `current` and
@@ -653,7 +451,7 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
             key.trim_matches(|c: char| c.is_ascii_whitespace()),
             value.trim_matches(|c: char| c.is_ascii_whitespace()),
         );
-        let Some(k) = KEYS.iter().position(|&k| k == key) else {
+        let Some(k) = keys::position(key) else {
             return Err(unknown_key(line, key));
         };
         if seen[k] != 0 {
@@ -664,27 +462,9 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
             ));
         }
         seen[k] = line;
-        set_key(&mut s, key, value).map_err(|m| ConfigError::at(line, key, m))?;
+        (KEYS[k].set)(&mut s, value).map_err(|m| ConfigError::at(line, key, m))?;
     }
-    if u64::from(s.wakeup_bytes) >= s.ring_bytes() {
-        let k = KEYS.iter().position(|&k| k == "wakeup_bytes").unwrap_or(0);
-        let b = KEYS.iter().position(|&k| k == "buffer_kb").unwrap_or(0);
-        let (line, key) = if seen[k] >= seen[b] {
-            (seen[k], "wakeup_bytes")
-        } else {
-            (seen[b], "buffer_kb")
-        };
-        return Err(ConfigError::at(
-            line,
-            key,
-            format!(
-                "wakeup_bytes ({}) must be smaller than the ring ({} bytes, buffer_kb = {})",
-                s.wakeup_bytes,
-                s.ring_bytes(),
-                s.buffer_kb
-            ),
-        ));
-    }
+    check_wakeup(&s, &seen)?;
     Ok(s)
 }
 
@@ -719,7 +499,7 @@ mod tests {
              exclude_comms =\n\
              result = any\n\
              snaplen = 256\n\
-             buffer_kb = 1024\n\
+             ring_kb = 1024\n\
              retain = 64M\n\
              exclude_self = 1\n\
              wakeup_bytes = 0\n"
@@ -738,7 +518,7 @@ mod tests {
         let s = ok(
             "# comment\r\n\r\n  enabled=0  \r\npids = 1, 2,2 ,3\nuids=0\n\
                     comms = cat,my\\x20prog\nresult = failure\nsnaplen=0\n\
-                    buffer_kb = 32\nretain = 1G\nexclude_self = off\nwakeup_bytes = 4096\n\
+                    ring_kb = 32\nretain = 1G\nexclude_self = off\nwakeup_bytes = 4096\n\
                     syscalls = i386:open,read\nexclude_comms=\nexclude_pids = 7\n\
                     exclude_uids = 65534\n",
         );
@@ -748,7 +528,7 @@ mod tests {
         assert_eq!(s.comms, [b"cat".to_vec(), b"my prog".to_vec()]);
         assert_eq!(s.result, ResultFilter::Failure);
         assert_eq!(s.snaplen, 0);
-        assert_eq!(s.buffer_kb, 32);
+        assert_eq!(s.ring_kb, 32);
         assert_eq!(s.retain, 1 << 30);
         assert!(!s.exclude_self);
         assert_eq!(s.wakeup_bytes, 4096);
@@ -779,8 +559,8 @@ mod tests {
         assert_eq!(ok("retain = 64MiB").retain, 64 << 20);
         assert_eq!(ok("retain = 3GB").retain, 3 << 30);
         assert_eq!(ok("retain = 64G").retain, 64 << 30);
-        assert_eq!(render_size(1_048_577), "1048577");
-        assert_eq!(render_size(1536 << 10), "1536K");
+        assert_eq!(sagafs_mount::size::format(1_048_577), "1048577");
+        assert_eq!(sagafs_mount::size::format(1536 << 10), "1536K");
         for bad in [
             "retain = 1023K",
             "retain = 65G",
@@ -802,45 +582,39 @@ mod tests {
 
     #[test]
     fn bad_values_name_line_and_key() {
-        let cases: &[(&str, &str, &str)] = &[
-            ("enabled = 2", "enabled", "not 0 or 1"),
-            ("exclude_self = maybe", "exclude_self", "not 0 or 1"),
-            ("syscalls =", "syscalls", "enabled = 0"),
-            ("syscalls = opn", "syscalls", "did you mean 'open'"),
-            ("exclude = open,,read", "exclude", "empty entry"),
-            ("exclude = all,open", "exclude", "stand alone"),
-            (
-                "exclude = arm:open",
-                "exclude",
-                "unknown system call 'arm:open'",
-            ),
-            ("pids = 0", "pids", "not a valid pid"),
-            ("pids = -1", "pids", "not a decimal number"),
-            ("pids = +5", "pids", "not a decimal number"),
-            ("pids = 0x10", "pids", "not a decimal number"),
-            ("exclude_pids = 4294967296", "exclude_pids", "too large"),
-            ("uids = 4294967295", "uids", "not a valid uid"),
-            ("uids = root", "uids", "not a decimal number"),
-            ("comms = abcdefghijklmnop", "comms", "at most 15"),
-            ("comms = a\\x00b", "comms", "NUL"),
-            ("comms = a\\qb", "comms", "bad escape"),
-            ("exclude_comms = ,x", "exclude_comms", "empty entry"),
-            ("result = some", "result", "any, success or failure"),
-            ("snaplen = 4097", "snaplen", "out of range"),
-            ("buffer_kb = 1000", "buffer_kb", "power of two"),
-            ("buffer_kb = 16", "buffer_kb", "power of two"),
-            ("buffer_kb = 524288", "buffer_kb", "power of two"),
-            (
-                "wakeup_bytes = 1048576",
-                "wakeup_bytes",
-                "smaller than the ring",
-            ),
+        // (the line, what its error says); the key is the line's.
+        let cases: &[(&str, &str)] = &[
+            ("enabled = 2", "not 0 or 1"),
+            ("exclude_self = maybe", "not 0 or 1"),
+            ("syscalls =", "enabled = 0"),
+            ("syscalls = opn", "did you mean 'open'"),
+            ("exclude = open,,read", "empty entry"),
+            ("exclude = all,open", "stand alone"),
+            ("exclude = arm:open", "unknown system call 'arm:open'"),
+            ("pids = 0", "not a valid pid"),
+            ("pids = -1", "not a decimal number"),
+            ("pids = +5", "not a decimal number"),
+            ("pids = 0x10", "not a decimal number"),
+            ("exclude_pids = 4294967296", "too large"),
+            ("uids = 4294967295", "not a valid uid"),
+            ("uids = root", "not a decimal number"),
+            ("comms = abcdefghijklmnop", "at most 15"),
+            ("comms = a\\x00b", "NUL"),
+            ("comms = a\\qb", "bad escape"),
+            ("exclude_comms = ,x", "empty entry"),
+            ("result = some", "any, success or failure"),
+            ("snaplen = 4097", "out of range"),
+            ("ring_kb = 1000", "power of two"),
+            ("ring_kb = 16", "power of two"),
+            ("ring_kb = 524288", "power of two"),
+            ("wakeup_bytes = 1048576", "more than a quarter of the ring"),
         ];
-        for (text, key, needle) in cases {
+        for (text, needle) in cases {
+            let key = text.split(' ').next().unwrap();
             let full = format!("# first\n\n{text}\n");
             let e = err(full.as_bytes());
             assert_eq!(e.line, 3, "{text}: {e}");
-            assert_eq!(e.key.as_deref(), Some(*key), "{text}: {e}");
+            assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");
             assert_eq!(e.errno, libc::EINVAL);
             assert!(e.to_string().contains(needle), "{text}: {e}");
             assert!(
@@ -852,13 +626,39 @@ mod tests {
 
     #[test]
     fn cross_check_names_the_later_line() {
-        let e = err(b"wakeup_bytes = 40000\nbuffer_kb = 32\n");
-        assert_eq!((e.line, e.key.as_deref()), (2, Some("buffer_kb")));
-        let e = err(b"buffer_kb = 32\nwakeup_bytes = 32768\n");
+        let e = err(b"wakeup_bytes = 40000\nring_kb = 32\n");
+        assert_eq!((e.line, e.key.as_deref()), (2, Some("ring_kb")));
+        let e = err(b"ring_kb = 32\nwakeup_bytes = 32768\n");
         assert_eq!((e.line, e.key.as_deref()), (2, Some("wakeup_bytes")));
+    }
+
+    #[test]
+    fn wakeup_bytes_is_at_most_a_quarter_of_the_ring() {
+        assert_eq!(ok("ring_kb = 32\nwakeup_bytes = 8192").wakeup_bytes, 8192);
+        let e = err(b"ring_kb = 32\nwakeup_bytes = 8193\n");
         assert_eq!(
-            ok("buffer_kb = 32\nwakeup_bytes = 32767").wakeup_bytes,
-            32767
+            e.to_string(),
+            "line 2: wakeup_bytes: wakeup_bytes = 8193 is more than a quarter \
+             of the ring: at most 8192 with ring_kb = 32"
+        );
+        // Against the ring in force when only one of them is written.
+        let big = ok("ring_kb = 1024\nwakeup_bytes = 262144");
+        let e = apply(&big, b"ring_kb = 512").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (1, Some("ring_kb")));
+        assert!(
+            e.message.contains("at most 131072 with ring_kb = 512"),
+            "{e}"
+        );
+        assert_eq!(wakeup_bytes_max(abi::RING_KB_MAX), 64 << 20);
+    }
+
+    #[test]
+    fn renamed_keys_say_their_new_name() {
+        let e = err(b"buffer_kb = 64\n");
+        assert_eq!((e.line, e.key.as_deref()), (1, None));
+        assert_eq!(
+            e.to_string(),
+            "line 1: unknown key 'buffer_kb' (renamed: write 'ring_kb')"
         );
     }
 
@@ -915,7 +715,7 @@ mod tests {
             "enabled = 0\nsyscalls = open,i386:read,other\nexclude = x32:read\n\
                     pids = 1,2\nexclude_pids = 3\nuids = 0\nexclude_uids = 4\n\
                     comms = abcdefghijklmno,\\xff\nexclude_comms = sh\nresult = success\n\
-                    snaplen = 4096\nbuffer_kb = 262144\nexclude_self = 0\nwakeup_bytes = 9",
+                    snaplen = 4096\nring_kb = 262144\nexclude_self = 0\nwakeup_bytes = 9",
         );
         let k = s.to_kernel();
         assert_eq!(k.size as usize, std::mem::size_of::<sagafs_config>());
@@ -987,11 +787,12 @@ mod tests {
 
     fn arb_comms() -> impl Strategy<Value = Vec<Vec<u8>>> {
         proptest::collection::vec(proptest::collection::vec(1u8.., 1..16), 0..MAX_COMMS)
-            .prop_map(dedup)
+            .prop_map(keys::dedup)
     }
 
     fn arb_ids(ok: fn(&u32) -> bool) -> impl Strategy<Value = Vec<u32>> {
-        proptest::collection::vec(any::<u32>().prop_filter("valid", ok), 0..MAX_IDS).prop_map(dedup)
+        proptest::collection::vec(any::<u32>().prop_filter("valid", ok), 0..MAX_IDS)
+            .prop_map(keys::dedup)
     }
 
     prop_compose! {
@@ -1006,7 +807,7 @@ mod tests {
             comms in arb_comms(),
             exclude_comms in arb_comms(),
             result in 0..3u32,
-            snaplen in 0..=SNAPLEN_MAX,
+            snaplen in 0..=abi::SNAPLEN_MAX,
             kb_shift in 5..=18u32,
             retain in RETAIN_MIN..=RETAIN_MAX,
             exclude_self in any::<bool>(),
@@ -1017,10 +818,10 @@ mod tests {
                 comms, exclude_comms,
                 result: ResultFilter::from_raw(result),
                 snaplen,
-                buffer_kb: 1 << kb_shift,
+                ring_kb: 1 << kb_shift,
                 retain,
                 exclude_self,
-                wakeup_bytes: (u64::from(wakeup) % (1024u64 << kb_shift)) as u32,
+                wakeup_bytes: (u64::from(wakeup) % (wakeup_bytes_max(1 << kb_shift) + 1)) as u32,
             }
         }
     }
@@ -1052,7 +853,7 @@ mod tests {
         #[test]
         fn apply_never_panics_on_keyish_text(
             lines in proptest::collection::vec(
-                (proptest::sample::select(KEYS.to_vec()), "[ -~]{0,24}"), 0..6)
+                (proptest::sample::select(keys::names().collect::<Vec<_>>()), "[ -~]{0,24}"), 0..6)
         ) {
             let text: String = lines.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
             if let Ok(s) = apply(&Settings::default(), text.as_bytes()) {

@@ -8,15 +8,14 @@ use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::error::Error;
+use crate::tree::{Attr, Cred, Node, Tree};
 use fuser::{
     AccessFlags, Errno as FErrno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
     Generation, INodeNo, LockOwner, OpenFlags, PollEvents, PollFlags, PollNotifier, RenameFlags,
     ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
     ReplyPoll, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
-use nix::errno::Errno;
-
-use crate::tree::{Attr, Cred, Node, Tree};
 
 /// How long the kernel may cache attributes and entries.
 const TTL: Duration = Duration::from_secs(1);
@@ -39,15 +38,17 @@ impl SagaFs {
 }
 
 /// Answers a request that carries no data.
-fn empty(res: Result<(), Errno>, reply: ReplyEmpty) {
+fn empty<E: Into<Error>>(res: Result<(), E>, reply: ReplyEmpty) {
     match res {
         Ok(()) => reply.ok(),
         Err(e) => reply.error(err(e)),
     }
 }
 
-fn err(e: Errno) -> FErrno {
-    FErrno::from_i32(e as i32)
+/// The errno FUSE answers with; the reason, where there is one, is
+/// already in `errors` and the log.
+fn err(e: impl Into<Error>) -> FErrno {
+    FErrno::from_i32(e.into().errno() as i32)
 }
 
 fn cred(req: &Request) -> Cred {

@@ -9,15 +9,14 @@
 //! - any other slot below `SLOT_OTHER`: `nr_N`;
 //! - `SLOT_OTHER` (numbers outside the table): `other`.
 //!
-//! In the log, x86_64 names are shown bare and the others prefixed with
-//! their ABI (`i386:open`, `x32:read`).
+//! How the log shows them (`i386:open`) is `format::syscall`'s business.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::device::abi::{NR_SLOTS, SLOT_OTHER};
+use crate::abi::{NR_SLOTS, SLOT_OTHER};
 use crate::record::Abi;
 
 /// The bit the x32 ABI sets in its system call numbers.
@@ -29,8 +28,6 @@ const X32_SPECIAL: std::ops::RangeInclusive<usize> = 512..=547;
 struct Tables {
     /// `[abi][slot]` canonical names.
     names: [Vec<Box<str>>; 3],
-    /// `[abi][slot]` display names (`i386:open`).
-    display: [Vec<Box<str>>; 3],
     /// canonical name -> every (abi, slot) that carries it.
     by_name: HashMap<Box<str>, Vec<(Abi, usize)>>,
 }
@@ -64,28 +61,18 @@ fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
         let mut names: [Vec<Box<str>>; 3] = Default::default();
-        let mut display: [Vec<Box<str>>; 3] = Default::default();
         let mut by_name: HashMap<Box<str>, Vec<(Abi, usize)>> = HashMap::new();
         for abi in Abi::ALL {
             for slot in 0..NR_SLOTS {
                 let n = canonical(abi, slot);
-                let d = match abi {
-                    Abi::X86_64 => n.clone(),
-                    _ => format!("{}:{n}", abi.as_str()),
-                };
                 by_name
                     .entry(n.as_str().into())
                     .or_default()
                     .push((abi, slot));
                 names[abi.index()].push(n.into());
-                display[abi.index()].push(d.into());
             }
         }
-        Tables {
-            names,
-            display,
-            by_name,
-        }
+        Tables { names, by_name }
     })
 }
 
@@ -109,11 +96,6 @@ pub fn slot_name(abi: Abi, slot: usize) -> &'static str {
     &tables().names[abi.index()][slot]
 }
 
-/// The display name of a slot (`openat`, `i386:open`).
-pub fn slot_display(abi: Abi, slot: usize) -> &'static str {
-    &tables().display[abi.index()][slot]
-}
-
 /// The name of raw system call number `nr` under `abi`: `openat`, or
 /// `nr_N` for numbers without a name (including negative ones and those
 /// counted in `SLOT_OTHER`).
@@ -123,35 +105,6 @@ pub fn name(abi: Abi, nr: i32) -> Cow<'static, str> {
         Cow::Owned(format!("nr_{nr}"))
     } else {
         Cow::Borrowed(slot_name(abi, slot))
-    }
-}
-
-/// The display form used in the log: `name()`, prefixed with the ABI
-/// (`i386:`, `x32:`) unless native x86_64.
-pub fn display(abi: Abi, nr: i32) -> Cow<'static, str> {
-    let slot = slot_of(abi, nr);
-    if slot == SLOT_OTHER {
-        match abi {
-            Abi::X86_64 => Cow::Owned(format!("nr_{nr}")),
-            _ => Cow::Owned(format!("{}:nr_{nr}", abi.as_str())),
-        }
-    } else {
-        Cow::Borrowed(slot_display(abi, slot))
-    }
-}
-
-/// Appends the display form of `nr` to `out` without allocating.
-pub fn write_display(out: &mut Vec<u8>, abi: Abi, nr: i32) {
-    let slot = slot_of(abi, nr);
-    if slot == SLOT_OTHER {
-        if abi != Abi::X86_64 {
-            out.extend_from_slice(abi.as_str().as_bytes());
-            out.push(b':');
-        }
-        out.extend_from_slice(b"nr_");
-        crate::format::push_i64(out, nr.into());
-    } else {
-        out.extend_from_slice(slot_display(abi, slot).as_bytes());
     }
 }
 
@@ -301,25 +254,6 @@ mod tests {
         assert_eq!(name(Abi::X86_64, 999), "nr_999");
         assert_eq!(name(Abi::X86_64, 5000), "nr_5000");
         assert_eq!(name(Abi::X86_64, -1), "nr_-1");
-    }
-
-    #[test]
-    fn display_forms() {
-        assert_eq!(display(Abi::X86_64, 257), "openat");
-        assert_eq!(display(Abi::I386, 5), "i386:open");
-        assert_eq!(display(Abi::X32, X32_SYSCALL_BIT), "x32:read");
-        assert_eq!(display(Abi::I386, 5000), "i386:nr_5000");
-        for (abi, nr) in [
-            (Abi::X86_64, 0),
-            (Abi::I386, 11),
-            (Abi::X32, 600),
-            (Abi::X86_64, -7),
-            (Abi::I386, 1 << 20),
-        ] {
-            let mut v = Vec::new();
-            write_display(&mut v, abi, nr);
-            assert_eq!(String::from_utf8(v).unwrap(), display(abi, nr));
-        }
     }
 
     #[test]

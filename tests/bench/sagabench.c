@@ -183,8 +183,8 @@ static void get_stats(int fd, struct sagafs_stats *st)
 static int cmd_ctl(int argc, char **argv)
 {
 	const char *dev = DEFAULT_DEV;
-	unsigned long req;
-	int c, fd;
+	struct sagafs_config cfg;
+	int c, fd, on;
 
 	while ((c = getopt(argc, argv, "d:")) != -1) {
 		if (c == 'd')
@@ -194,16 +194,30 @@ static int cmd_ctl(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		usage();
+	fd = open_dev(dev);
+	if (!strcmp(argv[optind], "reset")) {
+		if (ioctl(fd, SAGAFS_IOC_RESET_STATS))
+			die(argv[optind]);
+		close(fd);
+		return 0;
+	}
 	if (!strcmp(argv[optind], "enable"))
-		req = SAGAFS_IOC_ENABLE;
+		on = 1;
 	else if (!strcmp(argv[optind], "disable"))
-		req = SAGAFS_IOC_DISABLE;
-	else if (!strcmp(argv[optind], "reset"))
-		req = SAGAFS_IOC_RESET_STATS;
+		on = 0;
 	else
 		usage();
-	fd = open_dev(dev);
-	if (ioctl(fd, req))
+	/* SET_CONFIG's ENABLED flag is the one switch */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
+	if (ioctl(fd, SAGAFS_IOC_GET_CONFIG, &cfg))
+		die("SAGAFS_IOC_GET_CONFIG");
+	cfg.size = sizeof(cfg);
+	if (on)
+		cfg.flags |= SAGAFS_CFG_ENABLED;
+	else
+		cfg.flags &= ~SAGAFS_CFG_ENABLED;
+	if (ioctl(fd, SAGAFS_IOC_SET_CONFIG, &cfg))
 		die(argv[optind]);
 	close(fd);
 	return 0;
@@ -353,14 +367,15 @@ static int cmd_consume(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	fd = open_dev(dev);
-	if (ioctl(fd, SAGAFS_IOC_DISABLE))
-		die("SAGAFS_IOC_DISABLE");
-
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.size = sizeof(cfg);
 	if (ioctl(fd, SAGAFS_IOC_GET_CONFIG, &cfg))
 		die("SAGAFS_IOC_GET_CONFIG");
+	/* capture off first: ring_kb changes only while it is */
 	cfg.size = sizeof(cfg);
+	cfg.flags &= ~SAGAFS_CFG_ENABLED;
+	if (ioctl(fd, SAGAFS_IOC_SET_CONFIG, &cfg))
+		die("SAGAFS_IOC_SET_CONFIG (disable)");
 	cfg.flags = SAGAFS_CFG_EXCLUDE_SELF;
 	cfg.result = SAGAFS_RESULT_ANY;
 	if (ring_kb)
@@ -431,11 +446,13 @@ static int cmd_consume(int argc, char **argv)
 		r->next_seq = __atomic_load_n(&r->ctrl->next_seq,
 					      __ATOMIC_ACQUIRE);
 		r->seen_seq = 1;
-		lost_before += __atomic_load_n(&r->ctrl->lost, __ATOMIC_ACQUIRE);
+		lost_before += __atomic_load_n(&r->ctrl->dropped, __ATOMIC_ACQUIRE);
 	}
 
-	if (ioctl(fd, SAGAFS_IOC_ENABLE))
-		die("SAGAFS_IOC_ENABLE");
+	cfg.size = sizeof(cfg);
+	cfg.flags |= SAGAFS_CFG_ENABLED;
+	if (ioctl(fd, SAGAFS_IOC_SET_CONFIG, &cfg))
+		die("SAGAFS_IOC_SET_CONFIG (enable)");
 	t0 = now_ns();
 	if (ready) {
 		int rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -484,8 +501,9 @@ static int cmd_consume(int argc, char **argv)
 	}
 	t1 = now_ns();
 
-	if (ioctl(fd, SAGAFS_IOC_DISABLE))
-		die("SAGAFS_IOC_DISABLE");
+	cfg.flags &= ~SAGAFS_CFG_ENABLED;
+	if (ioctl(fd, SAGAFS_IOC_SET_CONFIG, &cfg))
+		die("SAGAFS_IOC_SET_CONFIG (disable)");
 	for (cpu = 0; cpu < info.nr_cpus; cpu++)
 		drain(&rings[cpu], info.ring_size, info.record_max, cpu, &t);
 	/* Records dropped after the last one read show only in next_seq. */
@@ -496,7 +514,7 @@ static int cmd_consume(int argc, char **argv)
 
 		if (r->seen_seq && next > r->next_seq)
 			t.gaps += next - r->next_seq;
-		lost_after += __atomic_load_n(&r->ctrl->lost, __ATOMIC_ACQUIRE);
+		lost_after += __atomic_load_n(&r->ctrl->dropped, __ATOMIC_ACQUIRE);
 	}
 	get_stats(fd, &st);
 

@@ -1,1 +1,3 @@
 //! Shared helpers for the integration tests, VM test programs and benchmarks.
+
+pub mod mix;

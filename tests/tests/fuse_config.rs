@@ -4,7 +4,7 @@
 mod fuse_support;
 
 use fuse_support::{mount, NOBODY};
-use sagafs::device::abi;
+use sagafs::abi;
 use sagafs::device::double::Outcome;
 use sagafs::device::Backend;
 
@@ -70,9 +70,9 @@ fn bad_config_write_fails_changes_nothing_and_errors_explain() {
 }
 
 #[test]
-fn config_buffer_kb_and_retain() {
+fn config_ring_kb_and_retain() {
     let mut m = mount("");
-    m.ok("echo 'buffer_kb = 128' > config");
+    m.ok("echo 'ring_kb = 128' > config");
     assert_eq!(m.dev.config().unwrap().ring_kb, 128);
     m.inject(3, b"/after-rearm");
     assert_eq!(m.ok("grep -c after-rearm log").trim(), "3");

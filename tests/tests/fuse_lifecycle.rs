@@ -8,7 +8,7 @@ mod fuse_support;
 use std::path::PathBuf;
 
 use fuse_support::mount;
-use sagafs::device::abi;
+use sagafs::abi;
 use sagafs::device::Backend;
 
 #[test]
@@ -53,22 +53,20 @@ fn a_second_mount_on_the_same_device_is_refused_by_name() {
     let m = mount("");
     let dir2 = PathBuf::from(format!("/tmp/sagafs-test-{}-second", std::process::id()));
     std::fs::create_dir_all(&dir2).unwrap();
-    let o = sagafs::options::parse("").unwrap();
+    let o = sagafs_mount::options::parse("").unwrap();
     let backend: std::sync::Arc<dyn Backend> = std::sync::Arc::new(m.dev.clone());
-    let e = sagafs::daemon::start::mount(backend, &o, &dir2)
-        .err()
-        .unwrap();
+    let e = sagafs::mount::mount(backend, &o, &dir2).err().unwrap();
     assert!(
         e.contains("busy") && e.contains(&format!("pid {}", std::process::id())),
         "{e}"
     );
-    let e = sagafs::daemon::start::mount(
+    let e = sagafs::mount::mount(
         std::sync::Arc::new(sagafs::device::double::DeviceDouble::new(1, 32)),
         &o,
         &m.dir,
     )
     .err()
     .unwrap();
-    assert!(e.contains("already a sagafs mount"), "{e}");
+    assert!(e.contains("sagafs is already mounted on"), "{e}");
     std::fs::remove_dir(&dir2).unwrap();
 }

@@ -4,7 +4,7 @@
 
 mod fuse_support;
 
-use fuse_support::{lost_sum, mount, mount_with, record_lines};
+use fuse_support::{dropped_sum, mount, mount_with, record_lines};
 use sagafs::device::double::{DeviceDouble, Outcome};
 
 #[test]
@@ -103,7 +103,7 @@ fn records_evicted_unread_show_as_a_gap_at_the_top() {
         injected += 100;
     }
     let log = m.read("log");
-    let evicted = lost_sum(&log, "evicted");
+    let evicted = dropped_sum(&log, "evicted");
     assert!(evicted > 0, "nothing evicted with retain=1M");
     let first_record = log.lines().position(|l| l.contains(" syscall=")).unwrap();
     assert!(log
@@ -113,7 +113,7 @@ fn records_evicted_unread_show_as_a_gap_at_the_top() {
     assert_eq!(evicted + record_lines(&log) as u64, injected);
     // Once read, nothing more is reported evicted until new records go.
     let again = m.read("log");
-    assert_eq!(lost_sum(&again, "evicted"), evicted);
+    assert_eq!(dropped_sum(&again, "evicted"), evicted);
     let stats = m.read("stats.json");
     let v: serde_json::Value = serde_json::from_str(stats.trim()).unwrap();
     assert!(
@@ -137,13 +137,13 @@ fn ring_drops_show_as_ring_full_lines_with_exact_counts() {
     assert!(dropped > 0, "the burst did not overflow the ring");
     fuse_support::wait_for("every record and loss", || {
         let log = m.read("log");
-        record_lines(&log) as u64 == logged && lost_sum(&log, "ring_full") == dropped
+        record_lines(&log) as u64 == logged && dropped_sum(&log, "ring_full") == dropped
     });
     let log = m.read("log");
     assert_eq!(
-        record_lines(&log) as u64 + lost_sum(&log, "ring_full"),
+        record_lines(&log) as u64 + dropped_sum(&log, "ring_full"),
         3000
     );
-    let j = m.ok("jq -s '[.[] | select(.reason == \"ring_full\") | .lost] | add' log.json");
+    let j = m.ok("jq -s '[.[] | select(.reason == \"ring_full\") | .dropped] | add' log.json");
     assert_eq!(j.trim(), dropped.to_string());
 }

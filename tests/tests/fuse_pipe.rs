@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fuse_support::{lost_sum, mount, record_lines, wait_for};
+use fuse_support::{dropped_sum, mount, record_lines, wait_for};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -181,7 +181,7 @@ fn a_reader_that_falls_behind_gets_a_gap_line() {
         }
     }
     let text = String::from_utf8(text).unwrap();
-    let behind = lost_sum(&text, "reader_behind");
+    let behind = dropped_sum(&text, "reader_behind");
     assert!(behind > 0, "no gap reported");
     assert!(text
         .lines()

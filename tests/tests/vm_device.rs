@@ -2,7 +2,7 @@
 //! (`tests/vm/device.sh`): open with the ABI check, GET_INFO, the config
 //! round trip, exact capture of a known workload merged across CPUs,
 //! exclusion counted but not logged, a flood of a tiny ring where every
-//! lost record is reported, and waiting. Run with `--test-threads=1`: the
+//! dropped record is reported, and waiting. Run with `--test-threads=1`: the
 //! tests share the one device.
 
 use std::os::fd::AsFd;
@@ -11,8 +11,9 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
-use sagafs::device::{abi, sagafs_config, Backend, Consumer, Device, Wake};
-use sagafs::record::{Abi, Item, Record};
+use sagafs::abi;
+use sagafs::device::{sagafs_config, set_capture, Backend, Consumer, Device, Wake};
+use sagafs::record::{Abi, Items, RecordRef};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_sagafs-workload");
 const OPENAT: usize = 257;
@@ -32,7 +33,7 @@ struct Off<'a>(&'a Device);
 
 impl Drop for Off<'_> {
     fn drop(&mut self) {
-        let _ = self.0.disable();
+        let _ = set_capture(self.0, false);
     }
 }
 
@@ -49,7 +50,7 @@ fn comm_entry(s: &str) -> [u8; abi::COMM_LEN] {
 /// Capture on, exclude self, only x86_64 openat selected, no lists but
 /// the comm `comm` if given, `ring_kb`; then `f` adjusts.
 fn configure(dev: &Device, ring_kb: u32, comm: Option<&str>, f: impl FnOnce(&mut sagafs_config)) {
-    dev.disable().expect("DISABLE");
+    set_capture(dev, false).expect("capture off");
     let mut cfg = sagafs_config {
         flags: abi::CFG_ENABLED | abi::CFG_EXCLUDE_SELF,
         snaplen: abi::SNAPLEN_DEFAULT,
@@ -92,34 +93,21 @@ fn workload(comm: &str, prefix: &str, count: u64) -> u32 {
     pid
 }
 
-fn drain_all(c: &mut dyn Consumer) -> Vec<Item> {
-    let mut out = Vec::new();
+fn drain_all(c: &mut dyn Consumer) -> Items {
+    let mut out = Items::new();
     while c.drain(&mut out) > 0 {}
     out
 }
 
-fn path0(r: &Record) -> &[u8] {
-    r.paths[0].as_ref().map_or(&[][..], |p| &p.bytes[..])
+fn path0<'a>(r: &RecordRef<'a>) -> &'a [u8] {
+    r.paths[0].map_or(&[][..], |p| p.bytes)
 }
 
-fn mine<'a>(items: &'a [Item], prefix: &str) -> Vec<&'a Record> {
+fn mine<'a>(items: &'a Items, prefix: &str) -> Vec<RecordRef<'a>> {
     items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Record(r) if path0(r).starts_with(prefix.as_bytes()) => Some(r),
-            _ => None,
-        })
+        .records()
+        .filter(|r| path0(r).starts_with(prefix.as_bytes()))
         .collect()
-}
-
-fn lost(items: &[Item]) -> u64 {
-    items
-        .iter()
-        .map(|i| match i {
-            Item::Lost { count, .. } => *count,
-            Item::Record(_) => 0,
-        })
-        .sum()
 }
 
 fn possible_cpus() -> u32 {
@@ -209,7 +197,7 @@ fn open_info_and_config_round_trip() {
         "{e}"
     );
     // ring_kb cannot change under a mapping.
-    dev.disable().unwrap();
+    set_capture(&dev, false).unwrap();
     let mut c = dev.config().unwrap();
     c.ring_kb = 128;
     assert_eq!(dev.set_config(&c).unwrap_err().errno(), Errno::EBUSY);
@@ -225,7 +213,7 @@ fn open_info_and_config_round_trip() {
             .map()
             .expect("the rings are free once the consumer's file is closed"),
     );
-    other.disable().unwrap();
+    set_capture(&other, false).unwrap();
 }
 
 #[test]
@@ -241,7 +229,7 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
     let items = drain_all(c.as_mut());
     let rs = mine(&items, &p);
     assert_eq!(rs.len() as u64, N, "records of the workload");
-    assert_eq!(lost(&items), 0, "nothing may be lost in a 1 MiB ring");
+    assert_eq!(items.dropped(), 0, "nothing may be lost in a 1 MiB ring");
     let mut cpus = std::collections::BTreeSet::new();
     for (i, r) in rs.iter().enumerate() {
         // Merged in time order: the calls' own order.
@@ -264,7 +252,7 @@ fn workload_is_captured_exactly_and_merged_across_cpus() {
         } else {
             assert_eq!(r.ret, -(libc::ENOENT as i64), "record {i}");
         }
-        let path = r.paths[0].as_ref().unwrap();
+        let path = r.paths[0].unwrap();
         assert!(!path.truncated && !path.fault);
         assert!(r.paths[1].is_none());
         if i > 0 {
@@ -316,7 +304,7 @@ fn excluded_calls_are_counted_not_logged() {
 }
 
 #[test]
-fn tiny_ring_flood_reports_every_lost_record() {
+fn tiny_ring_flood_reports_every_dropped_record() {
     const K: u64 = 3000;
     let dev = open();
     let _off = Off(&dev);
@@ -331,17 +319,21 @@ fn tiny_ring_flood_reports_every_lost_record() {
     workload("sgfs-vm-flood", &p, K);
     let items = drain_all(c.as_mut());
     let got = mine(&items, &p).len() as u64;
-    let dropped = lost(&items);
+    let dropped = items.dropped();
     let others: Vec<_> = items
-        .iter()
-        .filter(|i| matches!(i, Item::Record(r) if !path0(r).starts_with(p.as_bytes())))
+        .records()
+        .filter(|r| !path0(r).starts_with(p.as_bytes()))
         .collect();
     assert!(
         others.is_empty(),
         "only the workload's calls pass the comm filter: {others:?}"
     );
     assert!(dropped > 0, "a 32 KiB ring must overflow under {K} calls");
-    assert_eq!(got + dropped, K, "records received {got} + lost {dropped}");
+    assert_eq!(
+        got + dropped,
+        K,
+        "records received {got} + dropped {dropped}"
+    );
     let st = dev.stats().unwrap();
     let s = st.syscalls[0][OPENAT];
     assert_eq!(s.logged + s.dropped, K, "{s:?}");
@@ -351,12 +343,12 @@ fn tiny_ring_flood_reports_every_lost_record() {
     assert_eq!(cpu_dropped, dropped);
     assert_eq!(st.bad_tail, 0);
     assert_eq!(c.stats().resyncs, 0);
-    assert_eq!((c.stats().records, c.stats().lost), (got, dropped));
+    assert_eq!((c.stats().records, c.stats().dropped), (got, dropped));
     // After the drain the rings are empty and capture resumes at once.
     assert!(st.cpus.iter().all(|c| c.ring_used == 0), "{:?}", st.cpus);
     workload("sgfs-vm-flood", &p, 10);
     let items = drain_all(c.as_mut());
-    assert_eq!((mine(&items, &p).len(), lost(&items)), (10, 0));
+    assert_eq!((mine(&items, &p).len(), items.dropped()), (10, 0));
 }
 
 #[test]

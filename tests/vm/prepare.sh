@@ -5,7 +5,7 @@
 # guest sees the repository read-only): the C ABI test programs and the
 # Rust VM test binaries (tests/tests/vm_*.rs, cargo targets with
 # test = false), copied to target/vm/bin/, and a module claiming another
-# ABI version (target/vm/abi2/sagafs.ko).
+# ABI version (target/vm/abi-other/sagafs.ko).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,14 +15,15 @@ mkdir -p "$bin"
 
 tests/vm/kmod/build.sh
 
-# A module that claims ABI version 2, for the mismatch test.
-abi2=target/vm/abi2
-rm -rf "$abi2"
-mkdir -p "$abi2"
-cp -r kmod/Makefile kmod/Kbuild kmod/include kmod/*.c kmod/*.h "$abi2/"
-rm -f "$abi2"/*.mod.c
+# A module that claims the next ABI version, for the mismatch test.
+other=target/vm/abi-other
+rm -rf target/vm/abi2 "$other"
+mkdir -p "$other"
+cp -r kmod/Makefile kmod/Kbuild kmod/include kmod/*.c kmod/*.h "$other/"
+rm -f "$other"/*.mod.c
 kver=$(modinfo -F vermagic kmod/sagafs.ko | awk '{print $1}')
-make -s -C "$abi2" KVER="$kver" SAGAFS_TEST_ABI=2 >/dev/null
+abi=$(awk '$2 == "SAGAFS_ABI_VERSION" {print $3}' kmod/include/uapi/sagafs.h)
+make -s -C "$other" KVER="$kver" SAGAFS_TEST_ABI=$((abi + 1)) >/dev/null
 
 for src in tests/tests/vm_*.rs; do
 	[ -e "$src" ] || continue

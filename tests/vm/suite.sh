@@ -1,65 +1,87 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The VM test suite: runs inside the guest (tests/vm/run), with sagafs.ko
-# loaded, every component in turn.  Each component's closing line
-# ("N passed, M failed", or cargo's "test result:") is written as
-# "component: N passed, M failed" to RESULTS_DIR/vm-results.log; a
-# component that ends without one counts as one failure.
+# A VM test suite: runs inside the guest (tests/vm/run), with sagafs.ko
+# loaded, the named components in turn (default: the stock kernel's set).
+# Each component's result is appended to RESULTS as
+# "component: N passed, M failed (T s)" (tests/vm/lib.sh, run_component):
+# a component that ends without a summary line, exits non-zero with no
+# failure counted, or leaves kernel reports counts one failure more.
 #
 # usage (host): tests/vm/prepare.sh &&
-#               tests/vm/run --rwdir DIR -- tests/vm/suite.sh DIR
+#               tests/vm/run --rwdir DIR -- tests/vm/suite.sh DIR/RESULTS [COMPONENT...]
+#
+# Components:
+#   rust          the Rust binding's VM tests (target/vm/bin/vm_*)
+#   e2e           the daemon end to end (tests/vm/e2e.sh)
+#   abi-mismatch  a module of another ABI version is refused
+#   reload        the module loads again after abi-mismatch unloaded it
+#   kmod          the module's own tests (tests/vm/kmod/run-in-guest.sh)
+#   packaging     make install, mount(8) through mount.sagafs
+#   fault         fault injection on the module's paths (debug kernel)
+#   stress        the device stress test (debug kernel)
+# default: rust e2e abi-mismatch reload kmod packaging
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${1:?usage: suite.sh RESULTS_DIR}
-results=$out/vm-results.log
+cd "$(dirname "$0")/../.." || exit 1
+. tests/vm/lib.sh
+results=${1:?usage: suite.sh RESULTS [COMPONENT...]}
+shift
+[ $# -gt 0 ] || set -- rust e2e abi-mismatch reload kmod packaging
 : >"$results"
 bin=target/vm/bin
 rc=0
 
-run() {
-	local name=$1
-	shift
-	printf '\n======== VM: %s ========\n' "$name"
-	local log
-	log=$(mktemp)
-	"$@" 2>&1 | tee "$log"
-	local status=${PIPESTATUS[0]}
-	local line
-	line=$(grep -E '^(test result: [a-z]+\. )?[0-9]+ passed[;,] [0-9]+ failed' "$log" |
-		sed -E 's/^test result: [a-z]+\. //; s/^([0-9]+) passed[;,] ([0-9]+) failed.*/\1 passed, \2 failed/' |
-		awk '{p += $1; f += $3} END {if (NR) print p " passed, " f " failed"}')
-	if [ -z "$line" ]; then
-		line="0 passed, 1 failed"
-		echo "suite: $name printed no result line (exit $status)" >&2
-	elif [ "$status" != 0 ] && [ "$(echo "$line" | awk '{print $3}')" = 0 ]; then
-		line="$(echo "$line" | awk '{print $1}') passed, 1 failed"
-		echo "suite: $name exited $status" >&2
-	fi
-	echo "$name: $line" >>"$results"
-	[ "$status" = 0 ] || rc=1
-	rm -f "$log"
-}
+loaded() { lsmod | grep -q '^sagafs '; }
 
-# The Rust binding against the module, then the daemon end to end, then
-# the module's own ABI tests and lifecycle checks (last: they unload and
-# reload the module).
-for t in "$bin"/vm_*; do
-	[ -x "$t" ] || continue
-	run "$(basename "$t")" "$t" --test-threads=1
+for c in "$@"; do
+	case "$c" in
+	rust)
+		# The Rust binding against the module.
+		for t in "$bin"/vm_*; do
+			[ -x "$t" ] || continue
+			run_component "$results" "$(basename "$t")" "$t" --test-threads=1 || rc=1
+		done
+		;;
+	e2e)
+		run_component "$results" e2e tests/vm/e2e.sh || rc=1
+		;;
+	abi-mismatch)
+		# The ABI tests expect the module's load-time defaults: the
+		# daemon tests leave their config behind (it outlives the
+		# daemon, by design); the mismatch test unloads the module,
+		# which also proves nothing pins it.
+		run_component "$results" abi-mismatch tests/vm/abi-mismatch.sh || rc=1
+		;;
+	reload)
+		run_component "$results" reload sh -c 'insmod kmod/sagafs.ko && echo "1 passed, 0 failed"' || rc=1
+		;;
+	kmod)
+		loaded || insmod kmod/sagafs.ko
+		run_component "$results" kmod tests/vm/kmod/run-in-guest.sh || rc=1
+		;;
+	packaging)
+		# Installation and mount(8) through mount.sagafs, starting
+		# without the module: make install, modprobe by the helper,
+		# umount, make uninstall.
+		rmmod sagafs 2>/dev/null
+		run_component "$results" packaging packaging/test-vm.sh || rc=1
+		;;
+	fault)
+		loaded || insmod kmod/sagafs.ko
+		run_component "$results" fault tests/vm/fault/run-in-guest.sh || rc=1
+		;;
+	stress)
+		loaded || insmod kmod/sagafs.ko
+		run_component "$results" stress tests/vm/stress/run-in-guest.sh || rc=1
+		;;
+	*)
+		echo "$c: unknown component" >&2
+		echo "$c: $(summary_line 0 1) (0 s)" >>"$results"
+		rc=1
+		;;
+	esac
 done
-run e2e tests/vm/e2e.sh
-# The ABI tests expect the module's load-time defaults: the daemon tests
-# leave their config behind (it outlives the daemon, by design); the
-# mismatch test unloads the module, which also proves nothing pins it.
-run abi-mismatch tests/vm/abi-mismatch.sh
-run reload sh -c 'insmod kmod/sagafs.ko && echo "1 passed, 0 failed"'
-run kmod tests/vm/kmod/run-in-guest.sh
-# Installation and mount(8) through mount.sagafs, starting without the
-# module: make install, modprobe by the helper, umount, make uninstall.
-rmmod sagafs 2>/dev/null
-run packaging packaging/test-vm.sh
 
-printf '\n======== VM results ========\n'
+printf '\n======== VM results (%s kernel) ========\n' "${SAGAFS_KERNEL:-?}"
 cat "$results"
 exit $rc

@@ -2,8 +2,9 @@
 //! in poll(2) on the device and on a wake pipe (no timeout: idle, it uses
 //! no CPU), drains every ring when data comes, and publishes the items to
 //! the hub.  Commands come in through the wake pipe: stop, and re-arm the
-//! rings for a new ring size (disable, drain, unmap, SET_CONFIG, map,
-//! enable), which must happen where the consumer lives.
+//! rings for a new ring size (capture off, drain, unmap, SET_CONFIG with
+//! capture off, map, capture on), which must happen where the consumer
+//! lives.
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
@@ -16,8 +17,12 @@ use parking_lot::Mutex;
 
 use super::errors::ErrorLog;
 use super::hub::Hub;
-use crate::device::{abi, sagafs_config, Backend, Consumer, DeviceError, Wake};
-use crate::record::Item;
+use crate::abi;
+use crate::device::{sagafs_config, set_capture, Backend, Consumer, DeviceError, Wake};
+use crate::record::Items;
+
+/// Drains in a row after one wake-up at most.
+const DRAINS_PER_WAKE: usize = 64;
 
 enum Command {
     Stop,
@@ -41,7 +46,8 @@ struct Worker {
     errors: Arc<ErrorLog>,
     wake_r: OwnedFd,
     cmds: Arc<Mutex<VecDeque<Command>>>,
-    items: Vec<Item>,
+    /// One drain's items, its memory kept from drain to drain.
+    items: Items,
 }
 
 impl Collector {
@@ -61,7 +67,7 @@ impl Collector {
             errors,
             wake_r,
             cmds: cmds.clone(),
-            items: Vec::new(),
+            items: Items::new(),
         };
         let thread = std::thread::Builder::new()
             .name("sagafs-collect".into())
@@ -121,7 +127,16 @@ impl Worker {
                 None => self.backend.wait(Some(self.wake_r.as_fd()), None),
             };
             match wake {
-                Ok(Wake::Data) | Ok(Wake::Timeout) => self.drain(),
+                Ok(Wake::Data) | Ok(Wake::Timeout) => {
+                    // While records keep coming, drain again at once (as
+                    // long as each drain finds some, and a bounded number
+                    // of times so commands are not kept waiting).
+                    for _ in 0..DRAINS_PER_WAKE {
+                        if self.drain() == 0 {
+                            break;
+                        }
+                    }
+                }
                 Ok(Wake::Stopped) => {
                     let mut buf = [0u8; 64];
                     while matches!(nix::unistd::read(&self.wake_r, &mut buf), Ok(n) if n > 0) {}
@@ -151,12 +166,15 @@ impl Worker {
         }
     }
 
-    fn drain(&mut self) {
-        if let Some(c) = self.consumer.as_mut() {
-            self.items.clear();
-            c.drain(&mut self.items);
-            self.hub.publish(std::mem::take(&mut self.items));
-        }
+    /// Drains the rings into retention; returns the items published.
+    fn drain(&mut self) -> usize {
+        let Some(c) = self.consumer.as_mut() else {
+            return 0;
+        };
+        self.items.clear();
+        let n = c.drain(&mut self.items);
+        self.hub.publish(&self.items);
+        n
     }
 
     fn rearm(&mut self, cfg: &sagafs_config) -> Result<(), DeviceError> {
@@ -164,7 +182,7 @@ impl Worker {
             .backend
             .config()
             .map_or(true, |c| c.flags & abi::CFG_ENABLED != 0);
-        self.backend.disable()?;
+        set_capture(&*self.backend, false)?;
         self.drain();
         self.consumer = None;
         let mut off = *cfg;
@@ -186,7 +204,7 @@ impl Worker {
             was_on
         };
         if enable {
-            self.backend.enable()?;
+            set_capture(&*self.backend, true)?;
         }
         applied
     }

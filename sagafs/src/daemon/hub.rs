@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::retention::{Entry, Retention};
-use crate::record::Item;
+use super::retention::Retention;
+pub use crate::clock::now_ns;
+use crate::record::Items;
 
 /// A one-shot wake-up for a `poll` waiting on a stream handle.
 pub type PollWake = Box<dyn FnOnce() + Send>;
@@ -27,6 +27,9 @@ pub struct WaitState {
     pub shutdown: bool,
     /// Bumped when a blocked read is queued.
     pub queued: u64,
+    /// The blocked-read server holds reads that wait for data: only then
+    /// does a publish need to wake it.
+    pub serving: bool,
 }
 
 /// See the module documentation.
@@ -39,13 +42,6 @@ pub struct Hub {
     /// Records stream readers missed because they fell behind.
     pub reader_behind: AtomicU64,
     shut: AtomicBool,
-}
-
-/// CLOCK_REALTIME now, in nanoseconds.
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64)
 }
 
 impl Hub {
@@ -61,26 +57,29 @@ impl Hub {
         }
     }
 
-    /// Appends drained items and wakes every reader waiting for data.
-    pub fn publish(&self, items: Vec<Item>) {
+    /// Appends drained items (copied into retention's chunks) and wakes
+    /// every reader waiting for data.
+    pub fn publish(&self, items: &Items) {
         if items.is_empty() {
             return;
         }
-        let now = now_ns();
-        self.retention
-            .lock()
-            .push(items.into_iter().map(|i| Entry::new(i, now)));
-        self.last_data_ns.store(now, Ordering::Release);
+        self.retention.lock().push(items);
+        self.last_data_ns.store(now_ns(), Ordering::Release);
         self.wake_all();
     }
 
-    /// Wakes blocked reads and pollers (new data or shutdown).
+    /// Wakes blocked reads and pollers (new data or shutdown).  The
+    /// blocked-read server is woken only when it holds reads: an idle one
+    /// is not made to run for every drain.
     pub fn wake_all(&self) {
-        {
+        let notify = {
             let mut w = self.wait_lock.lock();
             w.generation += 1;
+            w.serving || w.shutdown
+        };
+        if notify {
+            self.wait_cv.notify_all();
         }
-        self.wait_cv.notify_all();
         let wakes: Vec<PollWake> = self.pollers.lock().drain().map(|(_, w)| w).collect();
         for w in wakes {
             w();

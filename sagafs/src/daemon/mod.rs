@@ -1,23 +1,19 @@
 //! The daemon's state and threads, independent of FUSE: it arms the
 //! device, runs the collector, keeps the retention buffer and the live
 //! stream fan-out, applies configuration writes and assembles statistics.
-//! `tree` serves files from it; `fuse` and `main` wire it to a mount.
+//! `tree` serves files from it; `mount` wires it to a FUSE mount, and the
+//! `sagafs` program (src/bin/sagafs) starts it.
 //!
 //! - `retention`: the bounded, indexed buffer of recent entries.
 //! - `hub`: retention behind its lock, wake-ups for readers and pollers.
 //! - `collector`: the thread that drains the rings.
 //! - `stream`: `pipe` readers and the server of blocked reads.
 //! - `errors`: the `errors` file.
-//! - `guardian`: removes the mount of a daemon that was killed.
-//! - `start`: command line start-up, daemonizing, signals, logging.
 
 pub mod collector;
 pub mod errors;
-pub mod guardian;
 pub mod hub;
-pub mod logging;
 pub mod retention;
-pub mod start;
 pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +23,10 @@ use std::thread::JoinHandle;
 use nix::errno::Errno;
 use parking_lot::Mutex;
 
+use crate::abi;
 use crate::config::{self, Settings};
-use crate::device::{abi, Backend, DeviceError, Stats as DevStats};
+use crate::device::{set_capture, Backend, DeviceError, Stats as DevStats};
+use crate::error::Error;
 use crate::format::stats as fstats;
 use collector::Collector;
 use errors::ErrorLog;
@@ -62,8 +60,10 @@ impl Daemon {
     /// Arms the device with `settings` and starts collecting.
     ///
     /// Refuses, changing nothing, when another process maps the rings.
-    /// Then: capture off, SET_CONFIG (a new ring size needs the rings
-    /// unmapped and capture off), map, capture on if `settings.enabled`.
+    /// Then, through SET_CONFIG alone: capture off, the new configuration
+    /// with capture still off (a new ring size needs the rings unmapped
+    /// and capture off), map, the configuration with capture on if
+    /// `settings.enabled`.
     pub fn start(
         backend: Arc<dyn Backend>,
         settings: Settings,
@@ -82,11 +82,11 @@ impl Daemon {
         let kcfg = settings.to_kernel();
         let mut off = kcfg;
         off.flags &= !abi::CFG_ENABLED;
-        backend.disable()?;
+        set_capture(&*backend, false)?;
         backend.set_config(&off)?;
         let consumer = backend.map()?;
-        if settings.enabled {
-            backend.enable()?;
+        if kcfg.flags & abi::CFG_ENABLED != 0 {
+            backend.set_config(&kcfg)?;
         }
         let hub = Arc::new(Hub::new(retain_usize(settings.retain)));
         let (blocked, blocked_thread) =
@@ -116,7 +116,7 @@ impl Daemon {
         self.hub.shutdown();
         if let Some(mut c) = self.collector.lock().take() {
             c.stop();
-            if let Err(e) = self.backend.disable() {
+            if let Err(e) = set_capture(&*self.backend, false) {
                 log::warn!("turning capture off at exit failed: {e}");
             }
         }
@@ -143,17 +143,19 @@ impl Daemon {
     /// Applies one configuration write atomically: parse and validate all
     /// of it, then one SET_CONFIG (or a re-arm of the rings for a new
     /// ring size), then the daemon's own settings.  On any error nothing
-    /// changes, the reason goes to `errors` and the log, and the errno is
-    /// returned (EINVAL for invalid input).
-    pub fn apply_config(&self, text: &[u8]) -> Result<(), Errno> {
+    /// changes, the reason goes to `errors` and the log, and comes back
+    /// with its errno: EINVAL (EFBIG) for invalid input, the device's own
+    /// errno (EBUSY, EPERM, ...) when it refuses.
+    pub fn apply_config(&self, text: &[u8]) -> Result<(), Error> {
         let _serial = self.config_lock.lock();
         let cur = self.settings();
         let new = match config::apply(&cur, text) {
             Ok(s) => s,
             Err(e) => {
-                self.errors
-                    .push(&format!("config: write refused, nothing changed: {e}"));
-                return Err(Errno::from_raw(e.errno));
+                return Err(self.refuse(
+                    Errno::from_raw(e.errno),
+                    format!("config: write refused, nothing changed: {e}"),
+                ))
             }
         };
         let (kcur, knew) = (cur.to_kernel(), new.to_kernel());
@@ -171,10 +173,10 @@ impl Daemon {
             Ok(())
         };
         if let Err(e) = applied {
-            self.errors.push(&format!(
-                "config: the capture device refused the change, nothing changed: {e}"
+            return Err(self.refuse(
+                e.errno(),
+                format!("config: the capture device refused the change, nothing changed: {e}"),
             ));
-            return Err(e.errno());
         }
         if new.retain != cur.retain {
             self.hub
@@ -186,6 +188,12 @@ impl Daemon {
         *self.settings.lock() = new;
         self.config_mtime.store(now_ns(), Ordering::Release);
         Ok(())
+    }
+
+    /// Records a refusal in `errors` (and the log) and returns it.
+    pub fn refuse(&self, errno: Errno, reason: String) -> Error {
+        self.errors.push(&reason);
+        Error::new(errno, reason)
     }
 
     /// Everything `stats` shows, with rates since the previous sample.
@@ -226,6 +234,7 @@ impl Daemon {
             total_rate,
             bytes: cur.bytes,
             bad_tail: cur.bad_tail,
+            skip_unflagged: cur.skip_unflagged,
             daemon,
             cpus: cur
                 .cpus

@@ -4,10 +4,12 @@
 //! Every entry gets a global, monotonically increasing index.  Entries are
 //! kept in chunks shared by `Arc`, so a snapshot (what one `open` of `log`
 //! sees) costs one reference per chunk and stays valid while the collector
-//! keeps appending and evicting.  Records are stored encoded in the
-//! kernel's layout, so the memory `retain` accounts for is the memory
-//! they take; the oldest chunks are evicted once the total exceeds the
-//! limit.
+//! keeps appending and evicting.  A chunk holds its entries as one
+//! [`Items`] buffer: records exactly as the kernel wrote them (what the
+//! ring consumer validated), copied in with one copy each and no
+//! allocation of their own, so the memory `retain` accounts for is the
+//! memory they take; the oldest chunks are evicted once the total exceeds
+//! the limit.
 //!
 //! Nothing is lost silently:
 //! - entries evicted before any reader saw them are counted per CPU
@@ -17,90 +19,24 @@
 //!   oldest chunk learns exactly how many records per CPU it missed.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
-use crate::format::{Format, LostReason};
-use crate::record::{decode, decode_ref, encode, Item};
+use crate::record::{ItemRef, Items, Slot};
 
 /// Entries per chunk: a snapshot clones at most this many from the chunk
 /// that is still being filled.
 const CHUNK_ENTRIES: usize = 256;
-/// Accounted size of a `Lost` entry.
-const LOST_COST: usize = 32;
+/// Record bytes a new chunk has room for before it grows.
+const CHUNK_BYTES: usize = 64 << 10;
+/// Accounted size of a drop entry.
+const DROPPED_COST: usize = 32;
 
-/// How an entry is kept: a record in the kernel's layout (exactly the
-/// bytes `retain` accounts for), or a ring loss.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Stored {
-    Record { cpu: u32, bytes: Box<[u8]> },
-    Lost { cpu: u32, count: u64 },
-}
-
-/// One log entry: a record or a ring loss, with the time a loss was seen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    stored: Stored,
-    /// For a loss: when the collector drained it (CLOCK_REALTIME ns); for
-    /// a record, the record's own time.
-    pub time_ns: u64,
-}
-
-impl Entry {
-    pub fn new(item: Item, now_ns: u64) -> Entry {
-        match item {
-            Item::Record(r) => Entry {
-                time_ns: r.time_ns,
-                stored: Stored::Record {
-                    cpu: r.cpu,
-                    bytes: encode(&r).into_boxed_slice(),
-                },
-            },
-            Item::Lost { cpu, count } => Entry {
-                time_ns: now_ns,
-                stored: Stored::Lost { cpu, count },
-            },
-        }
-    }
-
-    /// The item again (a record is decoded from its stored bytes).
-    pub fn item(&self) -> Item {
-        match &self.stored {
-            Stored::Record { bytes, .. } => {
-                Item::Record(decode(bytes).expect("encoded by Entry::new"))
-            }
-            Stored::Lost { cpu, count } => Item::Lost {
-                cpu: *cpu,
-                count: *count,
-            },
-        }
-    }
-
-    /// Appends the entry's line in `format`.
-    pub fn render(&self, format: Format, out: &mut Vec<u8>) {
-        match &self.stored {
-            Stored::Record { bytes, .. } => match decode_ref(bytes) {
-                Ok(r) => format.view(out, &r),
-                Err(e) => log::error!("a retained record does not decode: {e}"),
-            },
-            Stored::Lost { cpu, count } => {
-                format.lost(out, self.time_ns, *cpu, *count, LostReason::RingFull)
-            }
-        }
-    }
-
-    fn cost(&self) -> usize {
-        match &self.stored {
-            Stored::Record { bytes, .. } => bytes.len(),
-            Stored::Lost { .. } => LOST_COST,
-        }
-    }
-
-    /// (cpu, records this entry stands for).
-    fn weight(&self) -> (u32, u64) {
-        match &self.stored {
-            Stored::Record { cpu, .. } => (*cpu, 1),
-            Stored::Lost { cpu, count } => (*cpu, *count),
-        }
+/// The memory item `i` of `items` is accounted for.
+fn cost(items: &Items, i: usize) -> usize {
+    match items.slot(i) {
+        Slot::Record { len, .. } => len as usize,
+        Slot::Dropped { .. } => DROPPED_COST,
     }
 }
 
@@ -139,18 +75,19 @@ impl PerCpu {
 /// A run of consecutive entries.
 #[derive(Clone, Debug)]
 pub struct Chunk {
-    /// Index of `entries[0]`.
+    /// Index of the first entry.
     pub first: u64,
     /// Records per CPU in all entries before this chunk.
     pub cum_before: PerCpu,
-    pub entries: Vec<Entry>,
-    bytes: usize,
+    pub items: Items,
+    /// Bytes accounted for the entries.
+    cost: usize,
 }
 
 impl Chunk {
     /// Index one past the last entry.
     pub fn end(&self) -> u64 {
-        self.first + self.entries.len() as u64
+        self.first + self.items.len() as u64
     }
 }
 
@@ -165,12 +102,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.chunks.iter().flat_map(|c| c.entries.iter())
+    pub fn entries(&self) -> impl Iterator<Item = ItemRef<'_>> {
+        self.chunks.iter().flat_map(|c| c.items.iter())
     }
 
     pub fn len(&self) -> usize {
-        self.chunks.iter().map(|c| c.entries.len()).sum()
+        self.chunks.iter().map(|c| c.items.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -186,12 +123,31 @@ pub struct Cursor {
     pub cum: PerCpu,
 }
 
-/// The result of reading from a cursor.
+/// The result of reading from a cursor: the entries are ranges of
+/// chunks, read (rendered) after the retention lock is released.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Records per CPU that were evicted before this reader got them.
     pub missed: Vec<(u32, u64)>,
-    pub entries: Vec<Entry>,
+    pieces: Vec<(Arc<Chunk>, Range<usize>)>,
+}
+
+impl Batch {
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = ItemRef<'_>> {
+        self.pieces
+            .iter()
+            .flat_map(|(c, r)| c.items.range(r.clone()))
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(|(_, r)| r.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The bounded buffer itself.  Not synchronised: the daemon wraps it in
@@ -208,6 +164,9 @@ pub struct Retention {
     read_mark: u64,
     evicted: PerCpu,
     evicted_entries: u64,
+    /// The memory of an evicted chunk nobody else held, for the next one:
+    /// no allocation, no fresh pages, as retention turns over.
+    spare: Option<Items>,
 }
 
 impl Retention {
@@ -221,6 +180,7 @@ impl Retention {
             read_mark: 0,
             evicted: PerCpu::default(),
             evicted_entries: 0,
+            spare: None,
         }
     }
 
@@ -276,31 +236,44 @@ impl Retention {
         }
     }
 
-    /// Appends entries and evicts the oldest chunks beyond the limit.
-    pub fn push(&mut self, entries: impl IntoIterator<Item = Entry>) {
-        for e in entries {
-            let need_new = self
+    /// Appends a copy of every item of `items` and evicts the oldest
+    /// chunks beyond the limit.
+    pub fn push(&mut self, items: &Items) {
+        let mut i = 0;
+        while i < items.len() {
+            let full = self
                 .chunks
                 .back()
-                .map_or(true, |c| c.entries.len() >= CHUNK_ENTRIES);
-            if need_new {
+                .map_or(true, |c| c.items.len() >= CHUNK_ENTRIES);
+            if full {
+                let items = match self.spare.take() {
+                    Some(mut spare) => {
+                        spare.clear();
+                        spare
+                    }
+                    None => Items::with_capacity(CHUNK_ENTRIES, CHUNK_BYTES),
+                };
                 self.chunks.push_back(Arc::new(Chunk {
                     first: self.next,
                     cum_before: self.cum.clone(),
-                    entries: Vec::with_capacity(CHUNK_ENTRIES),
-                    bytes: 0,
+                    items,
+                    cost: 0,
                 }));
             }
-            let cost = e.cost();
-            let (cpu, n) = e.weight();
-            self.cum.add(cpu, n);
             let last = self.chunks.back_mut().expect("a chunk was just ensured");
-            // Clones the chunk only if a snapshot still holds it.
+            // Clones the chunk only if a snapshot or a reader holds it.
             let chunk = Arc::make_mut(last);
-            chunk.entries.push(e);
-            chunk.bytes += cost;
-            self.bytes += cost;
-            self.next += 1;
+            let take = (CHUNK_ENTRIES - chunk.items.len()).min(items.len() - i);
+            for k in i..i + take {
+                let c = cost(items, k);
+                let (cpu, n) = items.weight(k);
+                self.cum.add(cpu, n);
+                chunk.items.push_from(items, k);
+                chunk.cost += c;
+                self.bytes += c;
+            }
+            self.next += take as u64;
+            i += take;
         }
         self.evict();
     }
@@ -310,42 +283,52 @@ impl Retention {
         // still keeps the newest entries.
         while self.bytes > self.limit && self.chunks.len() > 1 {
             let c = self.chunks.pop_front().expect("len > 1");
-            self.bytes -= c.bytes;
-            self.evicted_entries += c.entries.len() as u64;
+            self.bytes -= c.cost;
+            self.evicted_entries += c.items.len() as u64;
             if c.end() > self.read_mark {
                 let skip = self.read_mark.saturating_sub(c.first) as usize;
-                for e in &c.entries[skip..] {
-                    let (cpu, n) = e.weight();
+                for k in skip..c.items.len() {
+                    let (cpu, n) = c.items.weight(k);
                     self.evicted.add(cpu, n);
                 }
                 self.read_mark = c.end();
             }
+            if let Ok(c) = Arc::try_unwrap(c) {
+                self.spare = Some(c.items);
+            }
         }
         if self.bytes > self.limit && self.chunks.len() == 1 {
-            // One chunk bigger than the limit (a tiny limit): trim it.
-            let last = self.chunks.back_mut().expect("len == 1");
-            let chunk = Arc::make_mut(last);
-            let mut drop_n = 0;
-            let mut freed = 0;
-            while chunk.bytes - freed > self.limit && drop_n + 1 < chunk.entries.len() {
-                freed += chunk.entries[drop_n].cost();
-                drop_n += 1;
-            }
-            if drop_n > 0 {
-                for (i, e) in chunk.entries.drain(..drop_n).enumerate() {
-                    let (cpu, n) = e.weight();
-                    chunk.cum_before.add(cpu, n);
-                    if chunk.first + i as u64 >= self.read_mark {
-                        self.evicted.add(cpu, n);
-                    }
-                }
-                chunk.first += drop_n as u64;
-                chunk.bytes -= freed;
-                self.bytes -= freed;
-                self.evicted_entries += drop_n as u64;
-                self.read_mark = self.read_mark.max(chunk.first);
+            self.trim_last();
+        }
+    }
+
+    /// One chunk bigger than the limit (a tiny limit): drops its oldest
+    /// entries, keeping at least the newest.
+    fn trim_last(&mut self) {
+        let last = self.chunks.back_mut().expect("len == 1");
+        let chunk = Arc::make_mut(last);
+        let mut drop_n = 0;
+        let mut freed = 0;
+        while chunk.cost - freed > self.limit && drop_n + 1 < chunk.items.len() {
+            freed += cost(&chunk.items, drop_n);
+            drop_n += 1;
+        }
+        if drop_n == 0 {
+            return;
+        }
+        for k in 0..drop_n {
+            let (cpu, n) = chunk.items.weight(k);
+            chunk.cum_before.add(cpu, n);
+            if chunk.first + k as u64 >= self.read_mark {
+                self.evicted.add(cpu, n);
             }
         }
+        chunk.items.drain_front(drop_n);
+        chunk.first += drop_n as u64;
+        chunk.cost -= freed;
+        self.bytes -= freed;
+        self.evicted_entries += drop_n as u64;
+        self.read_mark = self.read_mark.max(chunk.first);
     }
 
     /// Everything retained, for one `open` of `log`; counts as read.
@@ -381,18 +364,20 @@ impl Retention {
         }
         // Find the chunk holding cursor.index (chunks are contiguous).
         let pos = self.chunks.partition_point(|c| c.end() <= cursor.index);
+        let mut left = max;
         for c in self.chunks.iter().skip(pos) {
-            if batch.entries.len() >= max {
+            if left == 0 {
                 break;
             }
             let start = (cursor.index - c.first) as usize;
-            let take = (max - batch.entries.len()).min(c.entries.len() - start);
-            for e in &c.entries[start..start + take] {
-                let (cpu, n) = e.weight();
+            let take = left.min(c.items.len() - start);
+            for k in start..start + take {
+                let (cpu, n) = c.items.weight(k);
                 cursor.cum.add(cpu, n);
-                batch.entries.push(e.clone());
             }
+            batch.pieces.push((c.clone(), start..start + take));
             cursor.index += take as u64;
+            left -= take;
         }
         self.read_mark = self.read_mark.max(cursor.index);
         batch
@@ -402,41 +387,36 @@ impl Retention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
+    use crate::record::Builder;
 
-    fn rec(cpu: u32, seq: u64) -> Entry {
-        Entry::new(
-            Item::Record(Record {
-                cpu,
-                seq,
-                time_ns: 1_000 + seq,
-                flags: 0,
-                ret: 0,
-                paths: [None, None],
-                ..Record::sample()
-            }),
-            0,
-        )
+    fn rec(cpu: u32, seq: u64) -> Builder {
+        Builder::numbered(cpu, seq, 1_000 + seq)
+    }
+
+    fn items(rs: impl IntoIterator<Item = Builder>) -> Items {
+        Items::of(rs)
     }
 
     fn cost() -> usize {
-        rec(0, 0).cost()
+        rec(0, 0).encoded_len()
+    }
+
+    /// (cpu, seq) of a record entry.
+    fn id(e: ItemRef) -> (u32, u64) {
+        match e {
+            ItemRef::Record(r) => (r.cpu, r.seq),
+            ItemRef::Dropped { .. } => panic!("a drop where a record was expected"),
+        }
     }
 
     #[test]
     fn keeps_everything_under_the_limit() {
         let mut r = Retention::new(1 << 20);
-        r.push((0..1000).map(|i| rec(0, i)));
+        r.push(&items((0..1000).map(|i| rec(0, i))));
         assert_eq!(r.len(), 1000);
         assert_eq!(r.bytes(), 1000 * cost());
         let s = r.snapshot();
-        let seqs: Vec<u64> = s
-            .entries()
-            .map(|e| match e.item() {
-                Item::Record(r) => r.seq,
-                Item::Lost { .. } => u64::MAX,
-            })
-            .collect();
+        let seqs: Vec<u64> = s.entries().map(|e| id(e).1).collect();
         assert_eq!(seqs, (0..1000).collect::<Vec<_>>());
         assert_eq!(r.evicted().total(), 0);
     }
@@ -445,7 +425,7 @@ mod tests {
     fn evicts_oldest_and_counts_unread() {
         let limit = 600 * cost();
         let mut r = Retention::new(limit);
-        r.push((0..1000).map(|i| rec(i as u32 % 2, i)));
+        r.push(&items((0..1000).map(|i| rec(i as u32 % 2, i))));
         assert!(r.bytes() <= limit, "{} > {}", r.bytes(), limit);
         // Whole chunks of 256 go: 1000 - 512 = 488 remain.
         assert_eq!(r.oldest(), 512);
@@ -456,7 +436,7 @@ mod tests {
         let s = r.snapshot();
         assert_eq!(s.len(), 488);
         assert_eq!(s.evicted.total(), 512);
-        r.push((1000..1300).map(|i| rec(0, i)));
+        r.push(&items((1000..1300).map(|i| rec(0, i))));
         assert_eq!(r.evicted().total(), 512);
         assert_eq!(r.evicted_entries(), 768);
         // The snapshot still holds its entries.
@@ -466,9 +446,9 @@ mod tests {
     #[test]
     fn snapshot_is_stable_while_appending() {
         let mut r = Retention::new(1 << 20);
-        r.push((0..10).map(|i| rec(0, i)));
+        r.push(&items((0..10).map(|i| rec(0, i))));
         let s = r.snapshot();
-        r.push((10..20).map(|i| rec(0, i)));
+        r.push(&items((10..20).map(|i| rec(0, i))));
         assert_eq!(s.len(), 10);
         assert_eq!(s.end, 10);
         assert_eq!(r.snapshot().len(), 20);
@@ -477,20 +457,20 @@ mod tests {
     #[test]
     fn stream_cursor_reads_in_order_and_in_batches() {
         let mut r = Retention::new(1 << 20);
-        r.push((0..5).map(|i| rec(0, i)));
+        r.push(&items((0..5).map(|i| rec(0, i))));
         let mut c = r.cursor_at_end();
         assert!(!r.has_data(&c));
-        r.push((5..305).map(|i| rec(0, i)));
+        r.push(&items((5..305).map(|i| rec(0, i))));
         assert!(r.has_data(&c));
         let b = r.read_from(&mut c, 100);
         assert!(b.missed.is_empty());
-        assert_eq!(b.entries.len(), 100);
-        assert_eq!(b.entries[0], rec(0, 5));
+        assert_eq!(b.len(), 100);
+        assert_eq!(b.entries().next().map(id), Some((0, 5)));
         let b = r.read_from(&mut c, 1000);
-        assert_eq!(b.entries.len(), 200);
-        assert_eq!(b.entries[199], rec(0, 304));
+        assert_eq!(b.len(), 200);
+        assert_eq!(b.entries().nth(199).map(id), Some((0, 304)));
         assert!(!r.has_data(&c));
-        assert!(r.read_from(&mut c, 10).entries.is_empty());
+        assert!(r.read_from(&mut c, 10).is_empty());
     }
 
     #[test]
@@ -498,25 +478,21 @@ mod tests {
         let limit = 300 * cost();
         let mut r = Retention::new(limit);
         let mut c = r.cursor_at_end();
-        r.push((0..100).map(|i| rec(0, i)));
+        r.push(&items((0..100).map(|i| rec(0, i))));
         let b = r.read_from(&mut c, 10);
-        assert_eq!(b.entries.len(), 10);
+        assert_eq!(b.len(), 10);
         // Flood: 3 CPUs, the slow reader is at index 10.
-        r.push((100..1100).map(|i| rec((i % 3) as u32, i)));
+        r.push(&items((100..1100).map(|i| rec((i % 3) as u32, i))));
         let oldest = r.oldest();
         assert!(oldest > 10);
         let b = r.read_from(&mut c, usize::MAX);
         let missed: u64 = b.missed.iter().map(|(_, n)| n).sum();
         assert_eq!(missed, oldest - 10);
-        assert_eq!(missed + b.entries.len() as u64 + 10, 1100);
+        assert_eq!(missed + b.len() as u64 + 10, 1100);
         // Per CPU: what was missed plus what was read equals what was pushed.
         for cpu in 0..3u32 {
             let m = b.missed.iter().find(|(c, _)| *c == cpu).map_or(0, |x| x.1);
-            let read = b
-                .entries
-                .iter()
-                .filter(|e| matches!(e.item(), Item::Record(r) if r.cpu == cpu))
-                .count() as u64;
+            let read = b.entries().filter(|e| e.cpu() == cpu).count() as u64;
             let first10 = if cpu == 0 { 10 } else { 0 };
             let pushed = if cpu == 0 { 100 } else { 0 }
                 + (100..1100u64).filter(|i| i % 3 == cpu as u64).count() as u64;
@@ -525,25 +501,29 @@ mod tests {
     }
 
     #[test]
-    fn lost_items_count_their_records() {
+    fn dropped_items_count_their_records() {
         let mut r = Retention::new(1 << 20);
         let mut c = r.cursor_at_end();
-        r.push([Entry::new(Item::Lost { cpu: 2, count: 17 }, 99), rec(2, 20)]);
+        let mut it = Items::new();
+        it.push_dropped(2, 17, 99);
+        it.push_from(&items([rec(2, 20)]), 0);
+        r.push(&it);
         let b = r.read_from(&mut c, 10);
-        assert_eq!(b.entries[0].time_ns, 99);
+        assert_eq!(b.entries().next().map(|e| e.time_ns()), Some(99));
         assert_eq!(c.cum.get(2), 18);
     }
 
     #[test]
     fn shrinking_the_limit_evicts_now_and_a_tiny_limit_keeps_the_newest() {
         let mut r = Retention::new(1 << 20);
-        r.push((0..600).map(|i| rec(0, i)));
+        r.push(&items((0..600).map(|i| rec(0, i))));
         r.set_limit(10 * cost());
         assert!(r.bytes() <= 10 * cost());
         assert_eq!(r.next(), 600);
         assert_eq!(r.oldest(), 590);
         assert_eq!(r.evicted().total(), 590);
         let s = r.snapshot();
-        assert_eq!(s.entries().next(), Some(&rec(0, 590)));
+        assert_eq!(s.entries().next().map(id), Some((0, 590)));
+        assert_eq!(s.entries().map(id).last(), Some((0, 599)));
     }
 }

@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 
 use super::hub::{now_ns, Hub};
 use super::retention::Cursor;
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// Entries rendered per step.
 const BATCH: usize = 1024;
@@ -59,7 +59,7 @@ impl StreamReader {
         let size = size.max(1);
         while self.out.len() < size {
             let batch = hub.retention.lock().read_from(&mut self.cursor, BATCH);
-            if batch.entries.is_empty() && batch.missed.is_empty() {
+            if batch.is_empty() && batch.missed.is_empty() {
                 break;
             }
             if !batch.missed.is_empty() {
@@ -67,11 +67,11 @@ impl StreamReader {
                 for (cpu, n) in &batch.missed {
                     hub.reader_behind.fetch_add(*n, Ordering::Relaxed);
                     self.format
-                        .lost(&mut self.out, now, *cpu, *n, LostReason::ReaderBehind);
+                        .dropped(&mut self.out, now, *cpu, *n, DropReason::ReaderBehind);
                 }
             }
-            for e in &batch.entries {
-                e.render(self.format, &mut self.out);
+            for e in batch.entries() {
+                self.format.item(&mut self.out, &e);
             }
         }
         if self.out.is_empty() {
@@ -171,7 +171,10 @@ impl BlockedReads {
                 check_signals = false;
                 continue;
             }
-            if any || !self.queue.lock().is_empty() {
+            // Decided under the lock publishers take: a publish after this
+            // sees `serving` as set here.
+            w.serving = any || !self.queue.lock().is_empty();
+            if w.serving {
                 check_signals = self.hub.wait_cv.wait_for(&mut w, SIGNAL_CHECK).timed_out();
             } else {
                 self.hub.wait_cv.wait(&mut w);
@@ -201,40 +204,28 @@ pub fn signal_pending(tid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Abi, Item, Record};
+    use crate::record::{Builder, Items};
     use std::sync::mpsc;
 
-    fn rec(seq: u64) -> Item {
-        Item::Record(Record {
-            cpu: 0,
-            seq,
-            time_ns: 1_795_300_201_000_000_000 + seq,
-            abi: Abi::X86_64,
-            nr: 0,
-            flags: 0,
-            pid: 7,
-            tid: 7,
-            ppid: 1,
-            uid: 0,
-            gid: 0,
-            euid: 0,
-            egid: 0,
-            loginuid: u32::MAX,
-            comm: b"x".to_vec(),
-            args: [0; 6],
-            ret: 0,
-            paths: [None, None],
-        })
+    fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
+        Items::of(
+            seqs.into_iter()
+                .map(|s| Builder::numbered(0, s, 1_795_300_201_000_000_000 + s)),
+        )
+    }
+
+    fn rec(seq: u64) -> Items {
+        recs([seq])
     }
 
     #[test]
     fn reader_sees_only_what_comes_after_open_and_splits_long_output() {
         let hub = Hub::new(1 << 20);
-        hub.publish(vec![rec(0)]);
+        hub.publish(&rec(0));
         let mut s = StreamReader::new(&hub, Format::Text);
         assert!(!s.ready(&hub));
         assert!(s.read(&hub, 4096).is_none());
-        hub.publish(vec![rec(1), rec(2)]);
+        hub.publish(&recs([1, 2]));
         assert!(s.ready(&hub));
         let a = s.read(&hub, 10).unwrap();
         assert_eq!(a.len(), 10);
@@ -262,7 +253,7 @@ mod tests {
             Box::new(move |r| tx.send(r).unwrap()),
         );
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
-        hub.publish(vec![rec(5)]);
+        hub.publish(&rec(5));
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
         assert!(String::from_utf8(got).unwrap().contains(" seq=5 "));
         // Shutdown ends a waiting read with end of file.

@@ -2,7 +2,7 @@
 //! host runs: heap memory laid out exactly like the kernel's mmap regions
 //! (one control page per CPU, then one data area per CPU) and a producer
 //! that writes the same ring bytes the kernel does (records from
-//! `record::encode`, pads at the wrap, head then next_seq published with
+//! `record::Builder::encode_into`, pads at the wrap, head then next_seq published with
 //! store-release, a seq taken by every record that passes the filters,
 //! drops counted when the ring is full or the tail is bogus). The real
 //! consumer code reads it.
@@ -24,21 +24,22 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use parking_lot::Mutex;
 
-use super::abi::{
-    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
-};
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
-use crate::record::{self, Abi, CapturedPath, Record};
+use crate::abi::{
+    self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info, sagafs_ring_ctrl,
+};
+use crate::clock::now_ns;
+use crate::names;
+use crate::record::{Abi, Builder};
 
 const PAGE: usize = 4096;
-const X32_BIT: i32 = 0x4000_0000;
 
 /// What happened to an injected record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,8 +154,8 @@ impl Drop for Region {
 struct CpuProd {
     head: u64,
     next_seq: u64,
-    written: u64,
-    lost: u64,
+    logged: u64,
+    dropped: u64,
     bad_tail_ever: u64,
     stats: sagafs_cpu_stats,
 }
@@ -169,6 +170,8 @@ struct State {
     enabled_since: Option<u64>,
     consumer_pid: u32,
     signaled: bool,
+    /// The record being written (kept to reuse its memory).
+    scratch: Vec<u8>,
 }
 
 struct Inner {
@@ -182,23 +185,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct DeviceDouble {
     inner: Arc<Inner>,
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-/// The slot a syscall number is counted and filtered under.
-pub fn slot(abi: Abi, nr: i32) -> usize {
-    let n = if abi == Abi::X32 { nr & !X32_BIT } else { nr };
-    if n >= 0 && (n as usize) < abi::SLOT_OTHER {
-        n as usize
-    } else {
-        abi::SLOT_OTHER
-    }
 }
 
 fn bit(map: &[[u64; abi::BITMAP_WORDS]; abi::NR_ABIS], abi: Abi, slot: usize) -> bool {
@@ -215,8 +201,8 @@ fn ids(list: &[u32], n: u32) -> &[u32] {
 }
 
 /// The kernel's filter decision for `r`.
-fn passes(cfg: &sagafs_config, r: &Record, self_pid: u32) -> bool {
-    let s = slot(r.abi, r.nr);
+fn passes(cfg: &sagafs_config, r: &Builder, self_pid: u32) -> bool {
+    let s = names::slot_of(r.abi, r.nr);
     if !bit(&cfg.syscalls, r.abi, s) || bit(&cfg.exclude_syscalls, r.abi, s) {
         return false;
     }
@@ -325,38 +311,6 @@ pub fn validate_config(c: &sagafs_config) -> Result<(), DeviceError> {
     Ok(())
 }
 
-/// A record with plausible defaults (an `openat` of `/tmp/x` by pid 1000
-/// on `cpu` at `time_ns`), for tests to adjust.
-pub fn test_record(cpu: u32, time_ns: u64) -> Record {
-    Record {
-        cpu,
-        seq: 0,
-        time_ns,
-        abi: Abi::X86_64,
-        nr: 257,
-        flags: abi::RF_PATH0,
-        pid: 1000,
-        tid: 1000,
-        ppid: 1,
-        uid: 0,
-        gid: 0,
-        euid: 0,
-        egid: 0,
-        loginuid: u32::MAX,
-        comm: b"test".to_vec(),
-        args: [0xffff_ff9c, 0x1000, 0, 0, 0, 0],
-        ret: 3,
-        paths: [
-            Some(CapturedPath {
-                bytes: b"/tmp/x".to_vec(),
-                truncated: false,
-                fault: false,
-            }),
-            None,
-        ],
-    }
-}
-
 impl DeviceDouble {
     /// A double with `nr_cpus` rings of `ring_kb` KiB each. Its starting
     /// configuration is the module's (every syscall of every ABI selected,
@@ -386,6 +340,7 @@ impl DeviceDouble {
             enabled_since: Some(now),
             consumer_pid: 0,
             signaled: false,
+            scratch: Vec::new(),
         };
         state.publish_all();
         DeviceDouble {
@@ -400,7 +355,7 @@ impl DeviceDouble {
 
     /// Feeds one completed syscall to the probe on CPU `r.cpu`
     /// (`seq` is assigned; `cpu` must be below the number of rings).
-    pub fn inject(&self, r: Record) -> Outcome {
+    pub fn inject(&self, r: Builder) -> Outcome {
         assert!(
             (r.cpu as usize) < self.inner.nr_cpus,
             "cpu {} out of range",
@@ -413,7 +368,7 @@ impl DeviceDouble {
     }
 
     /// `inject` for each record, in order.
-    pub fn inject_many(&self, rs: impl IntoIterator<Item = Record>) -> Vec<Outcome> {
+    pub fn inject_many(&self, rs: impl IntoIterator<Item = Builder>) -> Vec<Outcome> {
         rs.into_iter().map(|r| self.inject(r)).collect()
     }
 
@@ -445,6 +400,16 @@ impl DeviceDouble {
         st.region
             .word(cpu, offset_of!(sagafs_ring_ctrl, head))
             .store(head, Ordering::Release);
+    }
+
+    /// Overwrites the published next_seq of CPU `cpu`, e.g. with what it
+    /// was before the last record: the moment between the producer's
+    /// store of head and its store of next_seq.
+    pub fn poke_next_seq(&self, cpu: usize, next_seq: u64) {
+        let st = self.inner.state.lock();
+        st.region
+            .word(cpu, offset_of!(sagafs_ring_ctrl, next_seq))
+            .store(next_seq, Ordering::Release);
     }
 
     /// Writes the consumer's tail of CPU `cpu`, as a misbehaving consumer would.
@@ -493,8 +458,8 @@ impl State {
             offset_of!(sagafs_ring_ctrl, ring_size),
             self.ring_size() as u64,
         );
-        w(offset_of!(sagafs_ring_ctrl, lost), c.lost);
-        w(offset_of!(sagafs_ring_ctrl, written), c.written);
+        w(offset_of!(sagafs_ring_ctrl, dropped), c.dropped);
+        w(offset_of!(sagafs_ring_ctrl, logged), c.logged);
         w(offset_of!(sagafs_ring_ctrl, bad_tail), c.bad_tail_ever);
         self.region.set_cpu_field(cpu, cpu as u32);
     }
@@ -525,12 +490,12 @@ impl State {
         }
     }
 
-    fn produce(&mut self, mut r: Record) -> Outcome {
+    fn produce(&mut self, mut r: Builder) -> Outcome {
         if !self.enabled() {
             return Outcome::Off;
         }
         let cpu = r.cpu as usize;
-        let s = slot(r.abi, r.nr);
+        let s = names::slot_of(r.abi, r.nr);
         let counts = &mut self.syscalls[r.abi.index() * abi::NR_SLOTS + s];
         counts.calls += 1;
         self.cpus[cpu].stats.calls += 1;
@@ -561,7 +526,9 @@ impl State {
         let seq = c.next_seq;
         c.next_seq += 1;
         r.seq = seq;
-        let bytes = record::encode(&r);
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        r.encode_into(&mut bytes);
         let used = c.head.wrapping_sub(tail);
         let off = (c.head as usize) & (ring - 1);
         let pad = if off + bytes.len() > ring {
@@ -572,20 +539,20 @@ impl State {
         let counts = &mut self.syscalls[r.abi.index() * abi::NR_SLOTS + s];
         let bogus = used > ring as u64 || tail % abi::RECORD_ALIGN as u64 != 0;
         let out = if bogus {
-            c.lost += 1;
+            c.dropped += 1;
             c.bad_tail_ever += 1;
             c.stats.dropped += 1;
             c.stats.bad_tail += 1;
             counts.dropped += 1;
             Outcome::BadTail { seq }
         } else if used as usize + pad + bytes.len() > ring {
-            c.lost += 1;
+            c.dropped += 1;
             c.stats.dropped += 1;
             counts.dropped += 1;
             Outcome::Dropped { seq }
         } else {
             if pad > 0 {
-                let mut p = vec![0u8; abi::RECORD_ALIGN];
+                let mut p = [0u8; abi::RECORD_ALIGN];
                 p[..2].copy_from_slice(&(pad as u16).to_ne_bytes());
                 p[2..4].copy_from_slice(&abi::REC_PAD.to_ne_bytes());
                 region.write(cpu, off, &p);
@@ -593,7 +560,7 @@ impl State {
             }
             region.write(cpu, (c.head as usize) & (ring - 1), &bytes);
             c.head += bytes.len() as u64;
-            c.written += 1;
+            c.logged += 1;
             c.stats.logged += 1;
             c.stats.bytes += bytes.len() as u64;
             counts.logged += 1;
@@ -601,6 +568,7 @@ impl State {
         };
         // head first, then next_seq, both store-release (in `publish`).
         self.publish(cpu);
+        self.scratch = bytes;
         out
     }
 
@@ -726,6 +694,7 @@ impl Backend for DeviceDouble {
             total,
             bytes: cpus.iter().map(|c| c.bytes).sum(),
             bad_tail: cpus.iter().map(|c| c.bad_tail).sum(),
+            skip_unflagged: 0,
             reset_ns: st.reset_ns,
             enabled_ns: st.enabled_ns + running,
             cpus,
@@ -749,16 +718,6 @@ impl Backend for DeviceDouble {
         if st.enabled_since.is_some() {
             st.enabled_since = Some(now);
         }
-        Ok(())
-    }
-
-    fn enable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(true);
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        self.inner.state.lock().set_enabled(false);
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::io;
 
 use nix::errno::Errno;
 
-use super::abi;
+use crate::abi;
 
 /// An error from the device or its double.
 #[derive(Clone, Debug, PartialEq, Eq)]

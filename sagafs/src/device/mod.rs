@@ -2,11 +2,13 @@
 //! mmap, poll) and the only one with `unsafe` code.
 //!
 //! - [`Backend`]: what the daemon needs from a capture device: `info`,
-//!   `config`/`set_config`, `stats`/`reset_stats`, `enable`/`disable`,
-//!   `map` (the ring consumer) and `wait`. [`Device`] is the real one;
+//!   `config`/`set_config` (capture on and off included, see
+//!   [`set_capture`]), `stats`/`reset_stats`, `map` (the ring consumer)
+//!   and `wait`. [`Device`] is the real one;
 //!   [`double::DeviceDouble`] a test double with the same ring bytes.
 //! - [`Consumer`]: what `map` returns: `drain` every ring into
-//!   [`Item`]s, `wait` for data. [`Rings`] implements it for both.
+//!   [`Items`] (records as the kernel's bytes, validated, and drop
+//!   counts), `wait` for data. [`Rings`] implements it for both.
 //! - [`DeviceError`]: errno plus a message a person can act on.
 //!
 //! Items of one `drain` are merged in timestamp order across CPUs; the
@@ -15,12 +17,16 @@
 //! A drain reads at most what the rings held when it started (one ring's
 //! worth per CPU) and keeps nothing back: bounded work per call.
 
-pub mod abi;
-#[cfg(test)]
-mod abi_check;
+// The binding proper: the only modules allowed `unsafe` (workspace lint
+// `unsafe_code = "deny"`), each block with its SAFETY comment.
+#[allow(unsafe_code)]
 pub mod double;
 mod error;
+#[allow(unsafe_code)]
+mod ioctl;
+#[allow(unsafe_code)]
 mod real;
+#[allow(unsafe_code)]
 mod ring;
 mod wait;
 
@@ -28,12 +34,14 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-pub use abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+use crate::abi;
+pub use crate::abi::{sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 pub use error::DeviceError;
 pub use real::Device;
 pub use ring::ConsumerStats;
 
-use crate::record::Item;
+use crate::clock::now_ns;
+use crate::record::Items;
 
 /// Why `wait` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +63,8 @@ pub struct Stats {
     pub bytes: u64,
     /// Records dropped because a consumer wrote a bogus tail.
     pub bad_tail: u64,
+    /// Calls seccomp may have skipped without the skipped flag.
+    pub skip_unflagged: u64,
     /// CLOCK_REALTIME of module load or last reset, ns.
     pub reset_ns: u64,
     /// Time capture has been on since `reset_ns`, ns.
@@ -77,10 +87,6 @@ pub trait Backend: Send + Sync {
     fn stats(&self) -> Result<Stats, DeviceError>;
     /// Zeroes the counters and restarts `reset_ns`.
     fn reset_stats(&self) -> Result<(), DeviceError>;
-    /// Turns capture on.
-    fn enable(&self) -> Result<(), DeviceError>;
-    /// Turns capture off.
-    fn disable(&self) -> Result<(), DeviceError>;
     /// Maps the rings: the one consumer (EBUSY while another exists).
     fn map(&self) -> Result<Box<dyn Consumer>, DeviceError>;
     /// Blocks until a ring has data, `stop` is readable or `timeout`
@@ -88,16 +94,33 @@ pub trait Backend: Send + Sync {
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
 }
 
+/// Turns capture on or off and leaves the rest of the configuration as
+/// it is: GET_CONFIG, then SET_CONFIG with `CFG_ENABLED` changed (nothing
+/// when it already has that value).
+pub fn set_capture(backend: &dyn Backend, on: bool) -> Result<(), DeviceError> {
+    let mut cfg = backend.config()?;
+    let flags = if on {
+        cfg.flags | abi::CFG_ENABLED
+    } else {
+        cfg.flags & !abi::CFG_ENABLED
+    };
+    if flags == cfg.flags {
+        return Ok(());
+    }
+    cfg.flags = flags;
+    backend.set_config(&cfg)
+}
+
 /// The reader of the mapped rings.
 pub trait Consumer: Send {
-    /// Reads every ring once, appends records and losses merged in time
+    /// Reads every ring once, appends records and drops merged in time
     /// order to `out`, returns how many items were appended.
-    fn drain(&mut self, out: &mut Vec<Item>) -> usize;
+    fn drain(&mut self, out: &mut Items) -> usize;
     /// Same as [`Backend::wait`].
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake>;
     /// Number of rings.
     fn nr_cpus(&self) -> usize;
-    /// The consumer's own counters (records, losses, resyncs).
+    /// The consumer's own counters (records, drops, resyncs).
     fn stats(&self) -> ConsumerStats;
 }
 
@@ -129,8 +152,8 @@ impl Rings {
 }
 
 impl Consumer for Rings {
-    fn drain(&mut self, out: &mut Vec<Item>) -> usize {
-        self.ring.drain(out)
+    fn drain(&mut self, out: &mut Items) -> usize {
+        self.ring.drain(out, now_ns())
     }
 
     fn wait(&self, stop: Option<BorrowedFd<'_>>, timeout: Option<Duration>) -> io::Result<Wake> {

@@ -14,9 +14,10 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use super::abi::{self, ioctl, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
+use super::ioctl;
 use super::ring::{RingConsumer, RingMem};
 use super::{wait, Backend, Consumer, DeviceError, Rings, Stats, Waiter, Wake};
+use crate::abi::{self, sagafs_config, sagafs_counts, sagafs_cpu_stats, sagafs_info};
 
 /// An open `/dev/sagafs` whose ABI version matches this build.
 #[derive(Debug)]
@@ -246,6 +247,7 @@ impl Backend for Device {
             total: s.total,
             bytes: s.bytes,
             bad_tail: s.bad_tail,
+            skip_unflagged: s.skip_unflagged,
             reset_ns: s.reset_ns,
             enabled_ns: s.enabled_ns,
             cpus,
@@ -257,20 +259,6 @@ impl Backend for Device {
         // SAFETY: a request without argument on an open file.
         unsafe { ioctl::reset_stats(self.fd.as_raw_fd()) }
             .map_err(|e| DeviceError::request("RESET_STATS", e))?;
-        Ok(())
-    }
-
-    fn enable(&self) -> Result<(), DeviceError> {
-        // SAFETY: a request without argument on an open file.
-        unsafe { ioctl::enable(self.fd.as_raw_fd()) }
-            .map_err(|e| DeviceError::request("ENABLE", e))?;
-        Ok(())
-    }
-
-    fn disable(&self) -> Result<(), DeviceError> {
-        // SAFETY: a request without argument on an open file.
-        unsafe { ioctl::disable(self.fd.as_raw_fd()) }
-            .map_err(|e| DeviceError::request("DISABLE", e))?;
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! The ring consumer: walks every per-CPU ring of a mapping laid out as
 //! the header describes (the real device's or the double's), validates
-//! each record, reports losses where they happen, and merges the per-CPU
+//! each record, reports drops where they happen, and merges the per-CPU
 //! batches of one drain in time order.
 //!
 //! Protocol (see `kmod/include/uapi/sagafs.h`): per CPU, load-acquire
@@ -10,7 +10,11 @@
 //! past `head`, a record that fails to decode or claims another CPU or an
 //! older seq, and a `head` more than a ring ahead of `tail` (or behind it)
 //! all make the consumer resynchronise at `head` and report what it skipped
-//! as `Item::Lost`. Reads never leave the ring's bytes.
+//! as dropped. Reads never leave the ring's bytes.
+//!
+//! Each record is copied once, straight into the caller's [`Items`]
+//! buffer, and validated there; the merge orders the items without moving
+//! their bytes.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -18,8 +22,8 @@ use std::mem::{offset_of, size_of};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::abi::{self, sagafs_ring_ctrl};
-use crate::record::{self, Item};
+use crate::abi::{self, sagafs_ring_ctrl};
+use crate::record::{self, Items, Slot};
 
 /// Raw view of the two mmap regions. Only this type dereferences them.
 pub(crate) struct RingMem {
@@ -88,21 +92,39 @@ impl RingMem {
             .store(tail, Ordering::Release)
     }
 
-    /// Copies `len` bytes at `off` of CPU `cpu`'s data area into `out`.
-    fn copy(&self, cpu: usize, off: usize, len: usize, out: &mut Vec<u8>) {
-        assert!(cpu < self.nr_cpus && off <= self.ring_size && len <= self.ring_size - off);
-        out.clear();
-        out.reserve(len);
+    /// The first `RECORD_ALIGN` bytes at `off` of CPU `cpu`'s data area
+    /// (a record's size and type), copied out.
+    fn header(&self, cpu: usize, off: usize) -> [u8; abi::RECORD_ALIGN] {
+        assert!(cpu < self.nr_cpus && off <= self.ring_size - abi::RECORD_ALIGN);
+        let mut h = [0u8; abi::RECORD_ALIGN];
         // SAFETY: the source lies inside CPU `cpu`'s data area (asserted),
-        // which the mapping keeps valid; `out` has room for `len` bytes,
-        // which are initialised by the copy before `set_len`.
+        // which the mapping keeps valid; `h` has room for the bytes.
         unsafe {
             ptr::copy_nonoverlapping(
                 self.data.add(cpu * self.ring_size + off),
-                out.as_mut_ptr(),
+                h.as_mut_ptr(),
+                h.len(),
+            )
+        }
+        h
+    }
+
+    /// Appends a copy of the `len` bytes at `off` of CPU `cpu`'s data
+    /// area to `out`.
+    fn append(&self, cpu: usize, off: usize, len: usize, out: &mut Vec<u8>) {
+        assert!(cpu < self.nr_cpus && off <= self.ring_size && len <= self.ring_size - off);
+        out.reserve(len);
+        let at = out.len();
+        // SAFETY: the source lies inside CPU `cpu`'s data area (asserted),
+        // which the mapping keeps valid; `out` has room for `len` more
+        // bytes, which the copy initialises before `set_len`.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                self.data.add(cpu * self.ring_size + off),
+                out.as_mut_ptr().add(at),
                 len,
             );
-            out.set_len(len);
+            out.set_len(at + len);
         }
     }
 }
@@ -121,26 +143,43 @@ pub struct ConsumerStats {
     /// Times a ring was resynchronised because its content or head made
     /// no sense.
     pub resyncs: u64,
-    /// Records reported lost (sum of `Item::Lost` counts).
-    pub lost: u64,
+    /// Records reported dropped (sum of the drop counts).
+    pub dropped: u64,
     /// Records delivered.
     pub records: u64,
+}
+
+/// One item of a CPU's batch and the key it is merged by: a record's
+/// time; a drop takes the time of the next record of its CPU (it happened
+/// before it), or of the previous one when it is last.
+#[derive(Clone, Copy, Debug)]
+struct Keyed {
+    key: u64,
+    slot: Slot,
 }
 
 /// The protocol walker over a `RingMem`.
 pub(crate) struct RingConsumer {
     mem: RingMem,
     cpus: Vec<CpuState>,
-    batches: Vec<Vec<Item>>,
-    keys: Vec<Vec<u64>>,
+    /// Per CPU, the items of the drain in progress (memory kept between
+    /// drains: no allocation per record once warm).
+    batches: Vec<Vec<Keyed>>,
     /// (next_seq, head) of every ring, read together before any is drained.
     marks: Vec<(u64, u64)>,
-    scratch: Vec<u8>,
     stats: ConsumerStats,
 }
 
+/// A record read and validated: its slot, seq and time.
+struct Read {
+    slot: Slot,
+    seq: u64,
+    time_ns: u64,
+}
+
 enum Step {
-    Advance(usize, Option<Item>),
+    /// `size` bytes consumed; a record when it was one.
+    Advance(usize, Option<Read>),
     Corrupt(&'static str),
 }
 
@@ -163,9 +202,7 @@ impl RingConsumer {
             mem,
             cpus,
             batches: vec![Vec::new(); n],
-            keys: vec![Vec::new(); n],
             marks: vec![(0, 0); n],
-            scratch: Vec::new(),
             stats: ConsumerStats::default(),
         }
     }
@@ -178,17 +215,16 @@ impl RingConsumer {
         self.stats
     }
 
-    /// Reads one record at `tail`; `left` bytes are published.
-    fn step(&mut self, cpu: usize, tail: u64, left: u64) -> Step {
+    /// Reads one record at `tail` (`left` bytes are published) into
+    /// `out`'s buffer, where it stays only if it is valid.
+    fn step(&self, cpu: usize, tail: u64, left: u64, out: &mut Items) -> Step {
         let hdr = size_of::<abi::sagafs_record>();
         let off = (tail as usize) & (self.mem.ring_size - 1);
         let room = self.mem.ring_size - off;
         if left < abi::RECORD_ALIGN as u64 || off % abi::RECORD_ALIGN != 0 {
             return Step::Corrupt("misaligned or partial record");
         }
-        self.mem
-            .copy(cpu, off, abi::RECORD_ALIGN, &mut self.scratch);
-        let Some((size, type_)) = record::peek_header(&self.scratch) else {
+        let Some((size, type_)) = record::peek_header(&self.mem.header(cpu, off)) else {
             return Step::Corrupt("short header");
         };
         if size < abi::RECORD_ALIGN
@@ -198,27 +234,54 @@ impl RingConsumer {
         {
             return Step::Corrupt("bad record size");
         }
-        match type_ {
-            abi::REC_SYSCALL => {
-                if size < hdr {
-                    return Step::Corrupt("syscall record shorter than its header");
-                }
-                self.mem.copy(cpu, off, size, &mut self.scratch);
-                match record::decode(&self.scratch) {
-                    Ok(r) if r.cpu as usize == cpu => Step::Advance(size, Some(Item::Record(r))),
-                    Ok(_) => Step::Corrupt("record of another CPU"),
-                    Err(_) => Step::Corrupt("undecodable record"),
-                }
-            }
+        if type_ != abi::REC_SYSCALL {
             // Pads and types this consumer does not know: skip by size.
-            _ => Step::Advance(size, None),
+            return Step::Advance(size, None);
+        }
+        if size < hdr {
+            return Step::Corrupt("syscall record shorter than its header");
+        }
+        // Validated in our own copy: the ring's bytes are read once.
+        let bytes = out.bytes_mut();
+        let start = bytes.len();
+        self.mem.append(cpu, off, size, bytes);
+        let read = match record::validate(&bytes[start..]) {
+            Ok(_) => match record::position(&bytes[start..]) {
+                (c, seq, time_ns) if c as usize == cpu => Ok(Read {
+                    slot: Slot::Record {
+                        off: start,
+                        len: size as u32,
+                        cpu: c,
+                    },
+                    seq,
+                    time_ns,
+                }),
+                _ => Err("record of another CPU"),
+            },
+            Err(_) => Err("undecodable record"),
+        };
+        match read {
+            Ok(read) => Step::Advance(size, Some(read)),
+            Err(why) => {
+                bytes.truncate(start);
+                Step::Corrupt(why)
+            }
         }
     }
 
-    /// Drains CPU `cpu` into `self.batches[cpu]`.
-    fn drain_cpu(&mut self, cpu: usize) {
+    /// Drains CPU `cpu`: record bytes into `out`'s buffer, its items into
+    /// `self.batches[cpu]`; drops are dated `now`.
+    fn drain_cpu(&mut self, cpu: usize, out: &mut Items, now: u64) {
         let mut batch = std::mem::take(&mut self.batches[cpu]);
         batch.clear();
+        let dropped = |count: u64| Keyed {
+            key: u64::MAX,
+            slot: Slot::Dropped {
+                cpu: cpu as u32,
+                count,
+                time_ns: now,
+            },
+        };
         let (next_seq, head) = self.marks[cpu];
         let mut st = self.cpus[cpu];
         let start = st.tail;
@@ -227,27 +290,39 @@ impl RingConsumer {
             corrupt = Some("head is more than a ring ahead of tail, or behind it");
         }
         while corrupt.is_none() && st.tail != head {
-            match self.step(cpu, st.tail, head - st.tail) {
+            match self.step(cpu, st.tail, head - st.tail, out) {
                 Step::Corrupt(why) => corrupt = Some(why),
-                Step::Advance(size, item) => {
-                    if let Some(Item::Record(r)) = item {
-                        // A seq must lie below next_seq as published
-                        // now (next_seq is stored after head).
-                        if r.seq >= self.mem.next_seq(cpu) {
-                            corrupt = Some("seq beyond next_seq");
-                            continue;
-                        }
-                        match st.expected {
-                            Some(e) if r.seq < e => {
-                                corrupt = Some("seq went backwards");
-                                continue;
-                            }
-                            Some(e) if r.seq > e => push_lost(&mut batch, cpu, r.seq - e),
-                            _ => {}
-                        }
-                        st.expected = Some(r.seq + 1);
-                        batch.push(Item::Record(r));
+                Step::Advance(size, None) => st.tail += size as u64,
+                Step::Advance(size, Some(r)) => {
+                    // A seq may not pass next_seq as published now, and
+                    // only grows.  next_seq is stored after head: the
+                    // newest record may be visible before its own
+                    // next_seq (seq + 1) is, but never before the
+                    // previous record's (seq), so `seq == next_seq` is
+                    // valid and only a larger seq is garbage.
+                    let bad = if r.seq > self.mem.next_seq(cpu) {
+                        Some("seq beyond next_seq")
+                    } else {
+                        st.expected
+                            .filter(|&e| r.seq < e)
+                            .map(|_| "seq went backwards")
+                    };
+                    if let Some(why) = bad {
+                        let Slot::Record { off, .. } = r.slot else {
+                            unreachable!("a record's slot")
+                        };
+                        out.bytes_mut().truncate(off);
+                        corrupt = Some(why);
+                        continue;
                     }
+                    if let Some(e) = st.expected.filter(|&e| r.seq > e) {
+                        batch.push(dropped(r.seq - e));
+                    }
+                    st.expected = Some(r.seq + 1);
+                    batch.push(Keyed {
+                        key: r.time_ns,
+                        slot: r.slot,
+                    });
                     st.tail += size as u64;
                 }
             }
@@ -264,7 +339,7 @@ impl RingConsumer {
         // head) was either read or dropped.
         match st.expected {
             Some(e) if next_seq > e => {
-                push_lost(&mut batch, cpu, next_seq - e);
+                batch.push(dropped(next_seq - e));
                 st.expected = Some(next_seq);
             }
             None if st.tail == head => st.expected = Some(next_seq),
@@ -274,83 +349,78 @@ impl RingConsumer {
             self.mem.set_tail(cpu, st.tail);
         }
         self.cpus[cpu] = st;
+        set_drop_keys(&mut batch);
         self.batches[cpu] = batch;
     }
 
     /// Drains every ring once and appends the items, merged by time, to
-    /// `out`; returns how many were appended.
+    /// `out`; returns how many were appended.  Drops are dated `now_ns`.
     ///
     /// Every ring's head is read before any ring is drained, so that a
     /// batch holds what all CPUs had published at one moment: reading each
     /// head only when its turn came would let a later record of one CPU
     /// into this batch while an earlier one of another waits for the next.
-    pub(crate) fn drain(&mut self, out: &mut Vec<Item>) -> usize {
+    pub(crate) fn drain(&mut self, out: &mut Items, now_ns: u64) -> usize {
         for cpu in 0..self.mem.nr_cpus {
             // next_seq before head: the kernel stores them the other way.
             let next_seq = self.mem.next_seq(cpu);
             self.marks[cpu] = (next_seq, self.mem.head(cpu));
         }
         for cpu in 0..self.mem.nr_cpus {
-            self.drain_cpu(cpu);
+            self.drain_cpu(cpu, out, now_ns);
         }
         let before = out.len();
-        merge(&mut self.batches, &mut self.keys, out);
-        for it in &out[before..] {
-            match it {
-                Item::Record(_) => self.stats.records += 1,
-                Item::Lost { count, .. } => self.stats.lost += count,
+        merge(&self.batches, out);
+        for i in before..out.len() {
+            match out.slot(i) {
+                Slot::Record { .. } => self.stats.records += 1,
+                Slot::Dropped { count, .. } => self.stats.dropped += count,
             }
         }
         out.len() - before
     }
 }
 
-fn push_lost(batch: &mut Vec<Item>, cpu: usize, count: u64) {
-    batch.push(Item::Lost {
-        cpu: cpu as u32,
-        count,
-    });
-}
-
-/// Sort keys for one batch: a record's time; a loss takes the time of the
-/// next record of its CPU (it happened before it), or of the previous one
-/// when it is last.
-fn batch_keys(batch: &[Item], keys: &mut Vec<u64>) {
-    keys.clear();
-    keys.resize(batch.len(), 0);
-    let mut next: Option<u64> = None;
-    for (i, it) in batch.iter().enumerate().rev() {
-        if let Item::Record(r) = it {
-            next = Some(r.time_ns);
+/// Gives each drop of a batch its key (see [`Keyed`]).
+fn set_drop_keys(batch: &mut [Keyed]) {
+    let is_record = |k: &Keyed| matches!(k.slot, Slot::Record { .. });
+    let mut next = None;
+    for k in batch.iter_mut().rev() {
+        if is_record(k) {
+            next = Some(k.key);
+        } else {
+            k.key = next.unwrap_or(u64::MAX);
         }
-        keys[i] = next.unwrap_or(u64::MAX);
     }
     let mut prev = 0;
-    for (i, it) in batch.iter().enumerate() {
-        match it {
-            Item::Record(r) => prev = r.time_ns,
-            Item::Lost { .. } if keys[i] == u64::MAX => keys[i] = prev,
-            Item::Lost { .. } => {}
+    for k in batch.iter_mut() {
+        if is_record(k) {
+            prev = k.key;
+        } else if k.key == u64::MAX {
+            k.key = prev;
         }
     }
 }
 
 /// K-way merge of the per-CPU batches by key, keeping each CPU's order.
-fn merge(batches: &mut [Vec<Item>], keys: &mut [Vec<u64>], out: &mut Vec<Item>) {
-    let mut heap = BinaryHeap::new();
-    for (cpu, b) in batches.iter().enumerate() {
-        batch_keys(b, &mut keys[cpu]);
-        if !b.is_empty() {
-            heap.push(Reverse((keys[cpu][0], cpu, 0usize)));
+fn merge(batches: &[Vec<Keyed>], out: &mut Items) {
+    let mut busy = batches.iter().filter(|b| !b.is_empty());
+    if let (Some(only), None) = (busy.next(), busy.next()) {
+        // One CPU had records (a single busy thread): nothing to merge.
+        for k in only {
+            out.push_slot(k.slot);
         }
+        return;
     }
-    let total: usize = batches.iter().map(Vec::len).sum();
-    out.reserve(total);
-    let mut iters: Vec<_> = batches.iter_mut().map(|b| b.drain(..)).collect();
+    let mut heap: BinaryHeap<_> = batches
+        .iter()
+        .enumerate()
+        .filter_map(|(cpu, b)| b.first().map(|k| Reverse((k.key, cpu, 0usize))))
+        .collect();
     while let Some(Reverse((_, cpu, i))) = heap.pop() {
-        out.push(iters[cpu].next().expect("batch item"));
-        if i + 1 < keys[cpu].len() {
-            heap.push(Reverse((keys[cpu][i + 1], cpu, i + 1)));
+        out.push_slot(batches[cpu][i].slot);
+        if let Some(k) = batches[cpu].get(i + 1) {
+            heap.push(Reverse((k.key, cpu, i + 1)));
         }
     }
 }

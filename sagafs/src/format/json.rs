@@ -1,4 +1,4 @@
-//! JSON Lines: one object per record or lost-records notice, typed fields.
+//! JSON Lines: one object per record or dropped-records notice, typed fields.
 //!
 //! Strings (comm, paths) hold the text itself where it is valid UTF-8;
 //! JSON escaping covers `"`, `\` and control characters, and characters
@@ -9,10 +9,9 @@
 //! is the text log's escaping restricted to `\\` and `\xHH`, and
 //! `escape::unescape()` of it gives the original bytes back.
 
-use super::{Line, LostReason};
-use crate::device::abi::SLOT_OTHER;
+use super::{syscall, DropReason, Line};
 use crate::names;
-use crate::record::{PathRef, Record, RecordRef};
+use crate::record::{PathRef, RecordRef, Resolution};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -102,27 +101,75 @@ fn write_time_fields(l: &mut Line, time_ns: u64) {
     key_u64(l, b",\"time_ns\":", time_ns);
 }
 
-fn write_path(l: &mut Line, p: &PathRef) {
+/// Appends a path object; `resolved` is `None` (null) when the backend
+/// could not resolve a path the module would have.
+fn write_path(l: &mut Line, p: &PathRef, resolved: Option<bool>) {
     l.raw(b"{\"path\":");
     l.json_str(p.bytes);
     key_bool(l, b",\"truncated\":", p.truncated);
     key_bool(l, b",\"unreadable\":", p.fault);
+    match resolved {
+        Some(v) => key_bool(l, b",\"resolved\":", v),
+        None => l.raw(b",\"resolved\":null"),
+    }
     l.byte(b'}');
+}
+
+/// Appends `"paths":[...]` (and `"argv"`, `"argv_truncated"` for an exec
+/// record, whose path 1 holds the arguments).
+fn write_paths(l: &mut Line, r: &RecordRef) {
+    let resolved0 = match r.resolution() {
+        Resolution::Resolved => Some(true),
+        Resolution::Unavailable => None,
+        Resolution::Copied => Some(false),
+    };
+    key(l, b",\"paths\":[");
+    let argv = r.argv();
+    let paths = if argv.is_some() {
+        [r.paths[0], None]
+    } else {
+        r.paths
+    };
+    if !r.entry_lost() {
+        match &paths {
+            [None, None] => {}
+            [Some(p0), None] => write_path(l, p0, resolved0),
+            [p0, Some(p1)] => {
+                match p0 {
+                    Some(p0) => write_path(l, p0, resolved0),
+                    None => l.raw(b"null"),
+                }
+                l.byte(b',');
+                write_path(l, p1, Some(p1.resolved));
+            }
+        }
+    }
+    l.byte(b']');
+    if let Some(argv) = argv {
+        let truncated = argv.truncated;
+        key(l, b",\"argv\":[");
+        for (i, a) in argv.enumerate() {
+            if i > 0 {
+                l.byte(b',');
+            }
+            l.json_str(a);
+        }
+        l.byte(b']');
+        key_bool(l, b",\"argv_truncated\":", truncated);
+    }
 }
 
 /// Appends the JSON object of `r` and a newline. Field order: time,
 /// time_ns, cpu, seq, pid, tid, ppid, uid, gid, euid, egid, auid (null
-/// when unset), comm, abi, syscall, nr, args, paths, entry_lost, ret,
-/// errno (null unless ret is an error), noreturn.
+/// when unset), comm, abi, syscall, nr, args, paths, argv and
+/// argv_truncated (exec records only), entry_lost, ret, errno (null
+/// unless ret is an error), noreturn, skipped, key (null when none),
+/// ns_pid, ns_tid, pidns, mntns, cgroup_id.
 ///
 /// `paths` lists the captured paths in order; when only the second one
-/// was captured the first is `null`. It is empty for `entry_lost` records.
-pub fn write_record(out: &mut Vec<u8>, r: &Record) {
-    write_view(out, &r.view());
-}
-
-/// [`write_record`] of a borrowed record.
-pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
+/// was captured the first is `null`. It is empty for `entry_lost` records
+/// and holds only path 0 for exec records (path 1 is `argv`).
+pub fn write_record(out: &mut Vec<u8>, r: &RecordRef) {
     let mut l = Line::new(out);
     let l = &mut l;
     write_time_fields(l, r.time_ns);
@@ -146,10 +193,7 @@ pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
     key(l, b",\"abi\":\"");
     l.raw(r.abi.as_str().as_bytes());
     key(l, b"\",\"syscall\":\"");
-    match names::slot_of(r.abi, r.nr) {
-        SLOT_OTHER => l.raw(names::name(r.abi, r.nr).as_bytes()),
-        slot => l.raw(names::slot_name(r.abi, slot).as_bytes()),
-    }
+    syscall::write_name(l, r.abi, r.nr);
     key(l, b"\",\"nr\":");
     l.i64(r.nr.into());
     key(l, b",\"args\":[");
@@ -159,22 +203,8 @@ pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
         }
         l.u64(*a);
     }
-    key(l, b"],\"paths\":[");
-    if !r.entry_lost() {
-        match &r.paths {
-            [None, None] => {}
-            [Some(p0), None] => write_path(l, p0),
-            [p0, Some(p1)] => {
-                match p0 {
-                    Some(p0) => write_path(l, p0),
-                    None => l.raw(b"null"),
-                }
-                l.byte(b',');
-                write_path(l, p1);
-            }
-        }
-    }
     l.byte(b']');
+    write_paths(l, r);
     key_bool(l, b",\"entry_lost\":", r.entry_lost());
     key(l, b",\"ret\":");
     l.i64(r.ret);
@@ -188,17 +218,29 @@ pub fn write_view(out: &mut Vec<u8>, r: &RecordRef) {
         _ => l.raw(b"null"),
     }
     key_bool(l, b",\"noreturn\":", r.noreturn());
+    key_bool(l, b",\"skipped\":", r.skipped());
+    key(l, b",\"key\":");
+    if r.key.is_empty() {
+        l.raw(b"null");
+    } else {
+        l.json_str(r.key);
+    }
+    key_u64(l, b",\"ns_pid\":", r.ns_pid.into());
+    key_u64(l, b",\"ns_tid\":", r.ns_tid.into());
+    key_u64(l, b",\"pidns\":", r.pidns.into());
+    key_u64(l, b",\"mntns\":", r.mntns.into());
+    key_u64(l, b",\"cgroup_id\":", r.cgroup_id);
     l.raw(b"}\n");
 }
 
-/// Appends a lost-records object and a newline:
-/// `{"time":"...Z","time_ns":N,"cpu":1,"lost":17,"reason":"ring_full"}`.
-pub fn write_lost(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: LostReason) {
+/// Appends a dropped-records object and a newline:
+/// `{"time":"...Z","time_ns":N,"cpu":1,"dropped":17,"reason":"ring_full"}`.
+pub fn write_dropped(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: DropReason) {
     let mut l = Line::new(out);
     let l = &mut l;
     write_time_fields(l, time_ns);
     key_u64(l, b",\"cpu\":", cpu.into());
-    key_u64(l, b",\"lost\":", count);
+    key_u64(l, b",\"dropped\":", count);
     key(l, b",\"reason\":\"");
     l.raw(why.as_str().as_bytes());
     l.raw(b"\"}\n");
@@ -207,16 +249,17 @@ pub fn write_lost(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: Lo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::abi;
+    use crate::abi;
     use crate::format::escape::unescape;
-    use crate::format::text::tests::sample;
-    use crate::record::{Abi, CapturedPath};
+    use crate::format::text::tests::{exec_sample, sample};
+    use crate::record::{decode_ref, Abi, Builder, PathSpec};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
-    fn obj(r: &Record) -> Value {
+    fn obj(r: &Builder) -> Value {
+        let b = r.encode();
         let mut v = Vec::new();
-        write_record(&mut v, r);
+        write_record(&mut v, &decode_ref(&b).unwrap());
         assert_eq!(v.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(v.last(), Some(&b'\n'));
         serde_json::from_slice(&v).unwrap()
@@ -235,11 +278,57 @@ mod tests {
                 "auid": null, "comm": "cat", "abi": "x86_64",
                 "syscall": "openat", "nr": 257,
                 "args": [0xffff_ff9cu64, 0x7ffd_2a10u64, 0x80000, 0, 0, 0],
-                "paths": [{"path": "/etc/passwd", "truncated": false, "unreadable": false}],
+                "paths": [{"path": "/etc/passwd", "truncated": false, "unreadable": false,
+                           "resolved": false}],
                 "entry_lost": false,
                 "ret": -2, "errno": "ENOENT", "noreturn": false,
+                "skipped": false, "key": null,
+                "ns_pid": 100, "ns_tid": 101, "pidns": 0xefff_fffcu32,
+                "mntns": 0xf000_0000u32, "cgroup_id": 1,
             })
         );
+    }
+
+    #[test]
+    fn abi2_fields() {
+        let mut r = exec_sample();
+        r.paths[1] = Some(PathSpec {
+            truncated: true,
+            ..PathSpec::new(b"ls\0a\"b\\\0\xff\n")
+        });
+        r.key = b"exec \"watch\"".to_vec();
+        r.ns_tid = 8;
+        let v = obj(&r);
+        assert_eq!(v["syscall"], "execve");
+        assert_eq!(
+            v["paths"],
+            json!([{"path": "/usr/bin/ls", "truncated": false, "unreadable": false,
+                    "resolved": true}])
+        );
+        let argv: Vec<Vec<u8>> = v["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| unescape(a.as_str().unwrap().as_bytes()).unwrap())
+            .collect();
+        assert_eq!(argv, [&b"ls"[..], b"a\"b\\", b"\xff\n"]);
+        assert_eq!(v["argv_truncated"], true);
+        assert_eq!(v["skipped"], true);
+        assert_eq!(v["key"], "exec \"watch\"");
+        assert_eq!(
+            (v["ns_pid"].as_u64(), v["ns_tid"].as_u64()),
+            (Some(7), Some(8))
+        );
+        // Not an exec record: no argv keys; a backend that cannot resolve.
+        r.flags = abi::RF_UNRESOLVED;
+        r.paths[0].as_mut().unwrap().resolved = false;
+        r.key.clear();
+        let v = obj(&r);
+        assert!(v.get("argv").is_none() && v.get("argv_truncated").is_none());
+        assert_eq!(v["paths"][0]["resolved"], Value::Null);
+        let p1 = v["paths"][1]["path"].as_str().unwrap().as_bytes();
+        assert_eq!(unescape(p1).unwrap(), r.paths[1].as_ref().unwrap().bytes);
+        assert_eq!(v["key"], Value::Null);
     }
 
     #[test]
@@ -250,10 +339,9 @@ mod tests {
         r.loginuid = 7;
         r.ret = 3;
         r.args[5] = u64::MAX;
-        r.paths[1] = Some(CapturedPath {
-            bytes: b"x".to_vec(),
+        r.paths[1] = Some(PathSpec {
             truncated: true,
-            fault: false,
+            ..PathSpec::new(b"x")
         });
         let v = obj(&r);
         assert_eq!(v["syscall"], "open");
@@ -273,21 +361,21 @@ mod tests {
         assert_eq!(v["paths"], json!([]));
         assert_eq!(v["noreturn"], true);
         r.flags = abi::RF_ENTRY_LOST;
-        r.paths[0] = Some(CapturedPath::default());
+        r.paths[0] = Some(PathSpec::default());
         let v = obj(&r);
         assert_eq!(v["paths"], json!([]));
         assert_eq!(v["entry_lost"], true);
     }
 
     #[test]
-    fn lost_object() {
+    fn dropped_object() {
         let mut v = Vec::new();
-        write_lost(&mut v, 5, 2, 17, LostReason::Evicted);
+        write_dropped(&mut v, 5, 2, 17, DropReason::Evicted);
         let v: Value = serde_json::from_slice(&v).unwrap();
         assert_eq!(
             v,
             json!({"time": "1970-01-01T00:00:00.000000005Z", "time_ns": 5,
-                   "cpu": 2, "lost": 17, "reason": "evicted"})
+                   "cpu": 2, "dropped": 17, "reason": "evicted"})
         );
     }
 

@@ -1,25 +1,27 @@
-//! Renderings of records, lost-record notices and statistics: the text
-//! log (`text`), JSON Lines (`json`), the statistics tables (`stats`), and
-//! the escaping of untrusted bytes they share (`escape`).
+//! Renderings of records, dropped-record notices and statistics: the text
+//! log (`text`), JSON Lines (`json`), the statistics tables (`stats`),
+//! system call names as the log shows them (`syscall`) and the escaping of
+//! untrusted bytes they share (`escape`).
 //!
 //! Every writer appends to a caller-provided buffer and allocates nothing
 //! else per record. This module owns the pieces common to all of them:
-//! UTC timestamps and the reasons records are reported lost.
+//! UTC timestamps and the reasons records are reported dropped.
 
 pub mod escape;
 pub mod json;
 mod line;
 pub mod stats;
+pub mod syscall;
 pub mod text;
 
 use std::fmt;
 
-use crate::record::{Item, Record, RecordRef};
+use crate::record::{ItemRef, RecordRef};
 use line::Line;
 
-/// Why records were lost; shown as `reason=` in the log.
+/// Why records were dropped; shown as `reason=` in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LostReason {
+pub enum DropReason {
     /// The kernel dropped them: the CPU's ring was full (or its tail bogus).
     RingFull,
     /// The daemon evicted them from its retention before anyone read them.
@@ -38,21 +40,21 @@ pub enum LostReason {
     Unacknowledged,
 }
 
-impl LostReason {
+impl DropReason {
     pub fn as_str(self) -> &'static str {
         match self {
-            LostReason::RingFull => "ring_full",
-            LostReason::Evicted => "evicted",
-            LostReason::ReaderBehind => "reader_behind",
-            LostReason::QueueFull => "queue_full",
-            LostReason::DiskFull => "disk_full",
-            LostReason::SpoolFull => "spool_full",
-            LostReason::Unacknowledged => "unacknowledged",
+            DropReason::RingFull => "ring_full",
+            DropReason::Evicted => "evicted",
+            DropReason::ReaderBehind => "reader_behind",
+            DropReason::QueueFull => "queue_full",
+            DropReason::DiskFull => "disk_full",
+            DropReason::SpoolFull => "spool_full",
+            DropReason::Unacknowledged => "unacknowledged",
         }
     }
 }
 
-impl fmt::Display for LostReason {
+impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -69,35 +71,31 @@ pub enum Format {
 
 impl Format {
     /// Appends one record, newline included.
-    pub fn record(self, out: &mut Vec<u8>, r: &Record) {
-        self.view(out, &r.view())
-    }
-
-    /// Appends one borrowed record (e.g. from `record::decode_ref`),
-    /// newline included.
-    pub fn view(self, out: &mut Vec<u8>, r: &RecordRef) {
+    pub fn record(self, out: &mut Vec<u8>, r: &RecordRef) {
         match self {
-            Format::Text => text::write_view(out, r),
-            Format::Json => json::write_view(out, r),
+            Format::Text => text::write_record(out, r),
+            Format::Json => json::write_record(out, r),
         }
     }
 
-    /// Appends one lost-records notice, newline included.
-    pub fn lost(self, out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: LostReason) {
+    /// Appends one dropped-records notice, newline included.
+    pub fn dropped(self, out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: DropReason) {
         match self {
-            Format::Text => text::write_lost(out, time_ns, cpu, count, why),
-            Format::Json => json::write_lost(out, time_ns, cpu, count, why),
+            Format::Text => text::write_dropped(out, time_ns, cpu, count, why),
+            Format::Json => json::write_dropped(out, time_ns, cpu, count, why),
         }
     }
 
-    /// Appends one item; a `Lost` item is shown at `lost_time_ns` with the
-    /// reason `RingFull` (what a ring consumer reports).
-    pub fn item(self, out: &mut Vec<u8>, item: &Item, lost_time_ns: u64) {
+    /// Appends one item; a drop with the reason `RingFull` (what a ring
+    /// consumer reports).
+    pub fn item(self, out: &mut Vec<u8>, item: &ItemRef) {
         match item {
-            Item::Record(r) => self.record(out, r),
-            Item::Lost { cpu, count } => {
-                self.lost(out, lost_time_ns, *cpu, *count, LostReason::RingFull)
-            }
+            ItemRef::Record(r) => self.record(out, r),
+            ItemRef::Dropped {
+                cpu,
+                count,
+                time_ns,
+            } => self.dropped(out, *time_ns, *cpu, *count, DropReason::RingFull),
         }
     }
 }
@@ -134,11 +132,6 @@ pub fn time_string(ns: u64) -> String {
     let mut v = Vec::with_capacity(30);
     write_time(&mut v, ns);
     String::from_utf8(v).expect("ASCII")
-}
-
-/// Appends `v` in decimal.
-pub(crate) fn push_i64(out: &mut Vec<u8>, v: i64) {
-    Line::new(out).i64(v);
 }
 
 #[cfg(test)]
@@ -225,22 +218,27 @@ mod tests {
 
     #[test]
     fn items_in_both_formats() {
-        let r = crate::format::text::tests::sample();
-        let lost = Item::Lost { cpu: 3, count: 9 };
+        let mut items = crate::record::Items::new();
+        items
+            .push_record(&crate::format::text::tests::sample().encode())
+            .unwrap();
+        items.push_dropped(3, 9, 1_000_000_000);
         let mut v = Vec::new();
-        Format::Text.item(&mut v, &Item::Record(r.clone()), 0);
-        Format::Text.item(&mut v, &lost, 1_000_000_000);
+        for it in items.iter() {
+            Format::Text.item(&mut v, &it);
+        }
         let text = String::from_utf8(v).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains(" seq=42 "));
         assert_eq!(
             lines[1],
-            "1970-01-01T00:00:01.000000000Z cpu=3 lost=9 reason=ring_full"
+            "1970-01-01T00:00:01.000000000Z cpu=3 dropped=9 reason=ring_full"
         );
         let mut v = Vec::new();
-        Format::Json.item(&mut v, &Item::Record(r), 0);
-        Format::Json.item(&mut v, &lost, 1_000_000_000);
+        for it in items.iter() {
+            Format::Json.item(&mut v, &it);
+        }
         let objs: Vec<serde_json::Value> = v
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
@@ -248,7 +246,7 @@ mod tests {
             .collect();
         assert_eq!(objs.len(), 2);
         assert_eq!(objs[0]["seq"], 42);
-        assert_eq!(objs[1]["lost"], 9);
+        assert_eq!(objs[1]["dropped"], 9);
         assert_eq!(objs[1]["reason"], "ring_full");
         assert_eq!(objs[1]["time_ns"], 1_000_000_000u64);
     }
@@ -282,7 +280,7 @@ mod tests {
         }
         for n in [0, -1, -10, i64::MAX, i64::MIN + 1] {
             let mut v = Vec::new();
-            push_i64(&mut v, n);
+            Line::new(&mut v).i64(n);
             assert_eq!(v, n.to_string().as_bytes());
         }
     }

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::time_string;
-use crate::device::abi::{sagafs_counts, sagafs_cpu_stats};
+use super::{syscall, time_string};
+use crate::abi::{sagafs_counts, sagafs_cpu_stats};
 use crate::names;
 use crate::record::Abi;
 
@@ -22,6 +22,8 @@ pub struct Counts {
     pub logged: u64,
     pub filtered: u64,
     pub dropped: u64,
+    /// Calls not executed (seccomp, ptrace): counted, never run.
+    pub skipped: u64,
 }
 
 impl From<&sagafs_counts> for Counts {
@@ -32,6 +34,7 @@ impl From<&sagafs_counts> for Counts {
             logged: c.logged,
             filtered: c.filtered,
             dropped: c.dropped,
+            skipped: c.skipped,
         }
     }
 }
@@ -118,6 +121,8 @@ pub struct Stats {
     pub bytes: u64,
     /// Records dropped because a consumer tail was bogus (part of dropped).
     pub bad_tail: u64,
+    /// Calls seccomp may have skipped without being flagged as skipped.
+    pub skip_unflagged: u64,
     pub daemon: DaemonCounts,
     pub cpus: Vec<CpuRow>,
     /// Slots with at least one call (any order; shown by calls, descending).
@@ -145,7 +150,7 @@ pub fn syscall_rows(
 ) -> Vec<SyscallRow> {
     let mut rows = Vec::new();
     for abi in Abi::ALL {
-        for slot in 0..nr_slots.min(crate::device::abi::NR_SLOTS) {
+        for slot in 0..nr_slots.min(crate::abi::NR_SLOTS) {
             let i = abi.index() * nr_slots + slot;
             let Some(c) = cur.get(i) else { continue };
             if c.calls == 0 {
@@ -236,13 +241,15 @@ pub fn write_text(out: &mut String, s: &Stats) {
     );
     let t = &s.total;
     let d = &s.daemon;
-    let totals: [(&str, u64); 13] = [
+    let totals: [(&str, u64); 15] = [
         ("calls", t.calls),
         ("logged", t.logged),
         ("filtered", t.filtered),
         ("dropped", t.dropped),
         ("errors", t.errors),
+        ("skipped", t.skipped),
         ("bad_tail", s.bad_tail),
+        ("skip_unflagged", s.skip_unflagged),
         ("bytes", s.bytes),
         ("retained", d.retained),
         ("retained_bytes", d.retained_bytes),
@@ -305,7 +312,7 @@ pub fn write_text(out: &mut String, s: &Stats) {
         .map(|r| {
             let c = &r.counts;
             vec![
-                names::slot_display(r.abi, r.slot).to_string(),
+                syscall::slot_display(r.abi, r.slot).to_string(),
                 c.calls.to_string(),
                 c.errors.to_string(),
                 c.logged.to_string(),
@@ -331,13 +338,14 @@ fn counts_json(c: &Counts) -> Value {
         "logged": c.logged,
         "filtered": c.filtered,
         "dropped": c.dropped,
+        "skipped": c.skipped,
     })
 }
 
 /// The JSON form, one object (no trailing newline):
 /// `{"since":..,"since_ns":..,"now_ns":..,"uptime_s":..,"enabled_s":..,
-/// "interval_s":..,"total":{calls,errors,logged,filtered,dropped,rate},
-/// "bytes":..,"bad_tail":..,"daemon":{..},"cpus":[..],"syscalls":[..]}`.
+/// "interval_s":..,"total":{calls,errors,logged,filtered,dropped,skipped,rate},
+/// "bytes":..,"bad_tail":..,"skip_unflagged":..,"daemon":{..},"cpus":[..],"syscalls":[..]}`.
 pub fn to_json(s: &Stats) -> Value {
     let mut total = counts_json(&s.total);
     total["rate"] = json!(s.total_rate);
@@ -354,6 +362,7 @@ pub fn to_json(s: &Stats) -> Value {
         "total": total,
         "bytes": s.bytes,
         "bad_tail": s.bad_tail,
+        "skip_unflagged": s.skip_unflagged,
         "daemon": {
             "retained": d.retained,
             "retained_bytes": d.retained_bytes,
@@ -393,7 +402,7 @@ pub fn write_json(out: &mut String, s: &Stats) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::abi::NR_SLOTS;
+    use crate::abi::NR_SLOTS;
 
     fn counts(calls: u64) -> sagafs_counts {
         sagafs_counts {
@@ -402,6 +411,7 @@ mod tests {
             logged: calls - calls / 5,
             filtered: calls / 5,
             dropped: 0,
+            skipped: 0,
         }
     }
 
@@ -424,10 +434,12 @@ mod tests {
                 logged: 400_000,
                 filtered: 100_000,
                 dropped: 2_558,
+                skipped: 7,
             },
             total_rate: 500.0,
             bytes: 123_456_789,
             bad_tail: 3,
+            skip_unflagged: 0,
             daemon: DaemonCounts {
                 retained: 1000,
                 retained_bytes: 200_000,
@@ -461,7 +473,7 @@ mod tests {
         let names: Vec<&str> = s
             .syscalls
             .iter()
-            .map(|r| names::slot_display(r.abi, r.slot))
+            .map(|r| syscall::slot_display(r.abi, r.slot))
             .collect();
         assert_eq!(names, ["openat", "read", "x32:other", "i386:open"]);
         assert_eq!(s.syscalls[0].rate, 500.0);
@@ -499,6 +511,8 @@ mod tests {
         };
         assert_eq!(get("evicted"), 5);
         assert_eq!(get("bad_tail"), 3);
+        assert_eq!(get("skipped"), 7);
+        assert_eq!(get("skip_unflagged"), 0);
         assert_eq!(get("retain_limit"), 64 << 20);
         let cpu_hdr = lines.iter().position(|l| l.starts_with("cpu ")).unwrap();
         assert_eq!(
@@ -542,6 +556,8 @@ mod tests {
         assert_eq!(v["daemon"]["evicted"], 5);
         assert_eq!(v["cpus"][0]["ring_used_percent"], 12.5);
         assert_eq!(v["cpus"][1]["bad_tail"], 3);
+        assert_eq!(v["total"]["skipped"], 7);
+        assert_eq!(v["skip_unflagged"], 0);
         assert_eq!(v["syscalls"][0]["syscall"], "openat");
         assert_eq!(v["syscalls"][0]["abi"], "x86_64");
         assert_eq!(v["syscalls"][0]["slot"], 257);

@@ -21,9 +21,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::device::abi;
-use crate::format::LostReason;
-use crate::record::{self, DecodeError, RecordRef};
+use crate::abi;
+use crate::format::DropReason;
+use crate::record::{self, DecodeError, Items, RecordRef, Slot};
 
 /// The frame type of a lost-records notice; the kernel's types are 1
 /// (`REC_SYSCALL`) and 2 (`REC_PAD`).
@@ -33,6 +33,9 @@ pub const LOST_FRAME_LEN: usize = 32;
 
 /// One entry of a batch: a record borrowed from the batch's bytes, or a
 /// notice that `count` records of `cpu` were lost.
+// A transient view made while walking a batch: boxing the record would
+// allocate per entry, which is what this type exists to avoid.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry<'a> {
     Record(RecordRef<'a>),
@@ -40,7 +43,7 @@ pub enum Entry<'a> {
         time_ns: u64,
         cpu: u32,
         count: u64,
-        reason: LostReason,
+        reason: DropReason,
     },
 }
 
@@ -54,33 +57,33 @@ impl Entry<'_> {
     }
 }
 
-fn reason_code(r: LostReason) -> u16 {
+fn reason_code(r: DropReason) -> u16 {
     match r {
-        LostReason::RingFull => 1,
-        LostReason::Evicted => 2,
-        LostReason::ReaderBehind => 3,
-        LostReason::QueueFull => 4,
-        LostReason::DiskFull => 5,
-        LostReason::SpoolFull => 6,
-        LostReason::Unacknowledged => 7,
+        DropReason::RingFull => 1,
+        DropReason::Evicted => 2,
+        DropReason::ReaderBehind => 3,
+        DropReason::QueueFull => 4,
+        DropReason::DiskFull => 5,
+        DropReason::SpoolFull => 6,
+        DropReason::Unacknowledged => 7,
     }
 }
 
-fn reason_from_code(c: u16) -> Option<LostReason> {
+fn reason_from_code(c: u16) -> Option<DropReason> {
     Some(match c {
-        1 => LostReason::RingFull,
-        2 => LostReason::Evicted,
-        3 => LostReason::ReaderBehind,
-        4 => LostReason::QueueFull,
-        5 => LostReason::DiskFull,
-        6 => LostReason::SpoolFull,
-        7 => LostReason::Unacknowledged,
+        1 => DropReason::RingFull,
+        2 => DropReason::Evicted,
+        3 => DropReason::ReaderBehind,
+        4 => DropReason::QueueFull,
+        5 => DropReason::DiskFull,
+        6 => DropReason::SpoolFull,
+        7 => DropReason::Unacknowledged,
         _ => return None,
     })
 }
 
 /// Appends a lost-records notice frame to `out`.
-pub fn push_lost_frame(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: LostReason) {
+pub fn push_lost_frame(out: &mut Vec<u8>, time_ns: u64, cpu: u32, count: u64, why: DropReason) {
     let mut f = [0u8; LOST_FRAME_LEN];
     f[0..2].copy_from_slice(&(LOST_FRAME_LEN as u16).to_ne_bytes());
     f[2..4].copy_from_slice(&FRAME_LOST.to_ne_bytes());
@@ -264,7 +267,7 @@ impl Tally {
     }
 
     /// Appends one lost-records notice per CPU for this tally.
-    pub fn push_notices(&self, out: &mut Vec<u8>, time_ns: u64, why: LostReason) {
+    pub fn push_notices(&self, out: &mut Vec<u8>, time_ns: u64, why: DropReason) {
         for (cpu, n) in self.iter() {
             push_lost_frame(out, time_ns, cpu, n, why);
         }
@@ -289,7 +292,7 @@ pub struct Batch {
     bytes: Vec<u8>,
     records: Tally,
     /// The lost-records notices in the batch: (cpu, count, reason).
-    notices: Vec<(u32, u64, LostReason)>,
+    notices: Vec<(u32, u64, DropReason)>,
 }
 
 impl Batch {
@@ -314,7 +317,7 @@ impl Batch {
     }
 
     /// The lost-records notices the batch holds: (cpu, count, reason).
-    pub fn notices(&self) -> &[(u32, u64, LostReason)] {
+    pub fn notices(&self) -> &[(u32, u64, DropReason)] {
         &self.notices
     }
 
@@ -353,7 +356,7 @@ impl Batch {
 pub struct Builder {
     bytes: Vec<u8>,
     records: Tally,
-    notices: Vec<(u32, u64, LostReason)>,
+    notices: Vec<(u32, u64, DropReason)>,
 }
 
 impl Builder {
@@ -373,29 +376,39 @@ impl Builder {
         }
     }
 
-    /// Adds a record (a view into the ring, or any decoded record).
-    pub fn record(&mut self, r: &RecordRef) {
-        record::encode_into(&mut self.bytes, r);
+    /// Adds the record at the start of `b`, in the kernel's layout (its
+    /// own size; `b` may extend past it), after validating it.
+    pub fn record(&mut self, b: &[u8]) -> Result<(), DecodeError> {
+        let r = record::decode_ref(b)?;
+        let (size, _) = record::peek_header(b).expect("a validated record");
         self.records.add(r.cpu, 1);
+        self.bytes.extend_from_slice(&b[..size]);
+        Ok(())
+    }
+
+    /// Adds every item of `items`, in order: its records as they are, its
+    /// drop counts as `ring_full` notices (what a ring consumer reports).
+    pub fn items(&mut self, items: &Items) {
+        for i in 0..items.len() {
+            match items.slot(i) {
+                Slot::Record { cpu, .. } => {
+                    self.bytes
+                        .extend_from_slice(items.record_bytes(i).expect("a record slot"));
+                    self.records.add(cpu, 1);
+                }
+                Slot::Dropped {
+                    cpu,
+                    count,
+                    time_ns,
+                } => self.lost(time_ns, cpu, count, DropReason::RingFull),
+            }
+        }
     }
 
     /// Adds a notice that `count` records of `cpu` were lost.
-    pub fn lost(&mut self, time_ns: u64, cpu: u32, count: u64, why: LostReason) {
+    pub fn lost(&mut self, time_ns: u64, cpu: u32, count: u64, why: DropReason) {
         push_lost_frame(&mut self.bytes, time_ns, cpu, count, why);
         self.notices.push((cpu, count, why));
-    }
-
-    /// Adds any entry.
-    pub fn entry(&mut self, e: &Entry) {
-        match e {
-            Entry::Record(r) => self.record(r),
-            Entry::Lost {
-                time_ns,
-                cpu,
-                count,
-                reason,
-            } => self.lost(*time_ns, *cpu, *count, *reason),
-        }
     }
 
     /// Bytes held so far.
@@ -424,21 +437,29 @@ impl Builder {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::record::{CapturedPath, Record};
+    use crate::record::{Builder as Rec, PathSpec};
 
-    /// A record with the given cpu and seq and a path of `path_len` bytes.
-    pub(crate) fn rec(cpu: u32, seq: u64, path_len: usize) -> Record {
-        let mut r = Record::sample();
+    /// A record with the given cpu and seq and a path of `path_len` bytes,
+    /// in the kernel's layout.
+    pub(crate) fn rec(cpu: u32, seq: u64, path_len: usize) -> Vec<u8> {
+        rec_fields(cpu, seq, path_len).encode()
+    }
+
+    /// [`rec`]'s fields.
+    pub(crate) fn rec_fields(cpu: u32, seq: u64, path_len: usize) -> Rec {
+        let mut r = Rec::sample();
         r.cpu = cpu;
         r.seq = seq;
         r.time_ns += seq;
-        r.paths[0] = Some(CapturedPath {
-            bytes: (0..path_len).map(|i| b'a' + (i % 26) as u8).collect(),
-            truncated: false,
-            fault: false,
-        });
-        r.flags = abi::RF_PATH0;
+        let path: Vec<u8> = (0..path_len).map(|i| b'a' + (i % 26) as u8).collect();
+        r.paths = [Some(PathSpec::new(&path)), None];
+        r.flags = 0;
         r
+    }
+
+    /// The view of record bytes.
+    pub(crate) fn view(b: &[u8]) -> RecordRef<'_> {
+        record::decode_ref(b).expect("a valid record")
     }
 
     #[test]
@@ -446,41 +467,41 @@ pub(crate) mod tests {
         let mut b = Builder::default();
         let r1 = rec(0, 1, 5);
         let r2 = rec(3, 2, 0);
-        b.record(&r1.view());
-        b.lost(77, 1, 9, LostReason::RingFull);
-        b.record(&r2.view());
+        b.record(&r1).unwrap();
+        b.lost(77, 1, 9, DropReason::RingFull);
+        b.record(&r2).unwrap();
         let batch = b.finish();
         assert_eq!(batch.len(), 2);
-        assert_eq!(batch.notices(), &[(1, 9, LostReason::RingFull)]);
+        assert_eq!(batch.notices(), &[(1, 9, DropReason::RingFull)]);
         assert_eq!(
             batch.records().iter().collect::<Vec<_>>(),
             vec![(0, 1), (3, 1)]
         );
         let e: Vec<Entry> = batch.entries().collect();
-        assert_eq!(e[0], Entry::Record(r1.view()));
+        assert_eq!(e[0], Entry::Record(view(&r1)));
         assert_eq!(
             e[1],
             Entry::Lost {
                 time_ns: 77,
                 cpu: 1,
                 count: 9,
-                reason: LostReason::RingFull
+                reason: DropReason::RingFull
             }
         );
-        assert_eq!(e[2], Entry::Record(r2.view()));
+        assert_eq!(e[2], Entry::Record(view(&r2)));
         assert_eq!(Tally::of_frames(batch.bytes()), *batch.records());
     }
 
     #[test]
     fn every_reason_round_trips() {
         for why in [
-            LostReason::RingFull,
-            LostReason::Evicted,
-            LostReason::ReaderBehind,
-            LostReason::QueueFull,
-            LostReason::DiskFull,
-            LostReason::SpoolFull,
-            LostReason::Unacknowledged,
+            DropReason::RingFull,
+            DropReason::Evicted,
+            DropReason::ReaderBehind,
+            DropReason::QueueFull,
+            DropReason::DiskFull,
+            DropReason::SpoolFull,
+            DropReason::Unacknowledged,
         ] {
             let mut v = Vec::new();
             push_lost_frame(&mut v, 5, 2, 3, why);
@@ -501,8 +522,8 @@ pub(crate) mod tests {
     #[test]
     fn hostile_frames_are_refused() {
         let mut b = Builder::default();
-        b.record(&rec(0, 1, 3).view());
-        b.record(&rec(0, 2, 3).view());
+        b.record(&rec(0, 1, 3)).unwrap();
+        b.record(&rec(0, 2, 3)).unwrap();
         let good = b.finish().bytes().to_vec();
         let one = good.len() / 2;
         // Cut in the middle of the second frame: the first is kept.
@@ -518,7 +539,7 @@ pub(crate) mod tests {
         assert!(matches!(err, Some(FrameError::Bad { .. })));
         // A notice with an unknown reason.
         let mut v = Vec::new();
-        push_lost_frame(&mut v, 1, 1, 1, LostReason::DiskFull);
+        push_lost_frame(&mut v, 1, 1, 1, DropReason::DiskFull);
         v[4] = 99;
         assert!(matches!(decode_frame(&v, 0), Err(FrameError::Bad { .. })));
         // A size of zero would loop forever if accepted.
@@ -540,7 +561,7 @@ pub(crate) mod tests {
         t.add(0, 1);
         t.add(2, 1);
         let mut v = Vec::new();
-        t.push_notices(&mut v, 9, LostReason::QueueFull);
+        t.push_notices(&mut v, 9, DropReason::QueueFull);
         let got: Vec<Entry> = Frames::new(&v, 0).map(|f| f.unwrap().0).collect();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].cpu(), 0);

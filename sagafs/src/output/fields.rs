@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
-use crate::device::abi::SLOT_OTHER;
-use crate::format::LostReason;
+use crate::abi::SLOT_OTHER;
+use crate::format::DropReason;
 use crate::names;
 use crate::record::RecordRef;
 
@@ -60,8 +60,8 @@ names! {
     NORETURN = "noreturn", "SAGAFS_NORETURN";
     RESULT = "ret", "SAGAFS_RESULT";
     ERRNO = "errno", "SAGAFS_ERRNO";
-    LOST = "lost", "SAGAFS_LOST";
-    REASON = "reason", "SAGAFS_LOST_REASON";
+    LOST = "dropped", "SAGAFS_DROPPED";
+    REASON = "reason", "SAGAFS_DROP_REASON";
 }
 
 /// Path `i`'s name, and those of its truncated and unreadable flags.
@@ -160,7 +160,7 @@ pub fn write_args(out: &mut Vec<u8>, args: &[u64; 6]) {
 }
 
 /// Calls `f` for every field of a lost-records notice.
-pub fn lost(time_ns: u64, cpu: u32, count: u64, why: LostReason, f: &mut impl FnMut(Name, Value)) {
+pub fn lost(time_ns: u64, cpu: u32, count: u64, why: DropReason, f: &mut impl FnMut(Name, Value)) {
     f(TIME_NS, Value::U64(time_ns));
     f(CPU, Value::U64(cpu.into()));
     f(LOST, Value::U64(count));

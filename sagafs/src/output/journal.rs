@@ -38,7 +38,7 @@ use super::batch::{Batch, Builder, Entry, Frames, Tally};
 use super::fields::{self, Value};
 use super::status::{now_ns, Counters, State};
 use super::Sink;
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// journald's socket for native-protocol entries.
 pub const SOCKET_DEFAULT: &str = "/run/systemd/journal/socket";
@@ -106,7 +106,7 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
     line.clear();
     let priority: &[u8] = match e {
         Entry::Record(r) => {
-            Format::Text.view(line, r);
+            Format::Text.record(line, r);
             b"6"
         }
         Entry::Lost {
@@ -115,7 +115,7 @@ pub fn write_entry(out: &mut Vec<u8>, line: &mut Vec<u8>, e: &Entry) {
             count,
             reason,
         } => {
-            Format::Text.lost(line, *time_ns, *cpu, *count, *reason);
+            Format::Text.dropped(line, *time_ns, *cpu, *count, *reason);
             b"4"
         }
     };
@@ -253,7 +253,7 @@ impl JournalSink {
         if !self.dropped.is_empty() {
             let mut b = Builder::default();
             for (cpu, n) in self.dropped.iter() {
-                b.lost(now_ns(), cpu, n, LostReason::QueueFull);
+                b.lost(now_ns(), cpu, n, DropReason::QueueFull);
             }
             let notices = b.finish();
             let mut v = notices.bytes().to_vec();

@@ -275,7 +275,7 @@ mod tests {
             delay: Duration::from_millis(50),
         };
         let mut b = Builder::default();
-        b.record(&rec(0, 1, 4).view());
+        b.record(&rec(0, 1, 4)).unwrap();
         let one = b.finish();
         let o = Output::spawn("slow", Box::new(sink), one.bytes().len()).unwrap();
         let mut outs = Outputs::default();

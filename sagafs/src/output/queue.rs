@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::batch::{Batch, Builder, Tally};
 use super::status::now_ns;
-use crate::format::LostReason;
+use crate::format::DropReason;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -23,7 +23,7 @@ struct Inner {
     /// Records dropped here, per CPU.
     dropped: Tally,
     /// Losses reported by notices in dropped batches, per reason.
-    carried: Vec<(LostReason, Tally)>,
+    carried: Vec<(DropReason, Tally)>,
     closed: bool,
     /// Batches taken by the output and not yet reported done.
     busy: bool,
@@ -119,7 +119,7 @@ impl Queue {
                 t.push_notices_into(&mut b, now, why);
             }
             taken.dropped = q.dropped.total();
-            std::mem::take(&mut q.dropped).push_notices_into(&mut b, now, LostReason::QueueFull);
+            std::mem::take(&mut q.dropped).push_notices_into(&mut b, now, DropReason::QueueFull);
             taken.notices = Some(b.finish());
         }
         if let Some(batch) = q.batches.pop_front() {
@@ -156,7 +156,7 @@ impl Queue {
 }
 
 impl Tally {
-    fn push_notices_into(&self, b: &mut Builder, time_ns: u64, why: LostReason) {
+    fn push_notices_into(&self, b: &mut Builder, time_ns: u64, why: DropReason) {
         for (cpu, n) in self.iter() {
             b.lost(time_ns, cpu, n, why);
         }
@@ -172,7 +172,7 @@ mod tests {
     fn batch(cpu: u32, n: u64) -> Arc<Batch> {
         let mut b = Builder::default();
         for i in 0..n {
-            b.record(&rec(cpu, i, 8).view());
+            b.record(&rec(cpu, i, 8)).unwrap();
         }
         b.finish()
     }
@@ -185,17 +185,17 @@ mod tests {
         assert_eq!(q.offer(&batch(1, 2)), Offer::Queued);
         assert_eq!(q.offer(&batch(1, 3)), Offer::Dropped);
         let mut with_notice = Builder::default();
-        with_notice.lost(1, 2, 40, LostReason::RingFull);
-        with_notice.record(&rec(2, 9, 1).view());
+        with_notice.lost(1, 2, 40, DropReason::RingFull);
+        with_notice.record(&rec(2, 9, 1)).unwrap();
         assert_eq!(q.offer(&with_notice.finish()), Offer::Dropped);
 
         let t = q.take(Duration::ZERO).unwrap();
         assert_eq!(t.dropped, 4);
         let notices: Vec<Entry> = t.notices.as_ref().unwrap().entries().collect();
         let want = [
-            (2, 40, LostReason::RingFull),
-            (1, 3, LostReason::QueueFull),
-            (2, 1, LostReason::QueueFull),
+            (2, 40, DropReason::RingFull),
+            (1, 3, DropReason::QueueFull),
+            (2, 1, DropReason::QueueFull),
         ];
         assert_eq!(notices.len(), want.len());
         for (e, (c, n, r)) in notices.iter().zip(want) {

@@ -17,9 +17,10 @@
 //!
 //! Writes to `config`: the bytes of one open are collected; whenever a
 //! write ends with a newline, everything collected so far is applied as
-//! one atomic change (invalid input fails that write with EINVAL and
-//! changes nothing); a last line without a newline is applied when the
-//! file is closed (flush), and an error then fails the close.
+//! one atomic change (a refused change fails that write with its errno,
+//! EINVAL for invalid input, and changes nothing); a last line without a
+//! newline is applied when the file is closed (flush), and an error then
+//! fails the close.
 
 mod perm;
 pub mod snapshot;
@@ -39,6 +40,7 @@ use perm::Want;
 use crate::daemon::hub::{now_ns, PollWake};
 use crate::daemon::stream::{ReadReply, StreamReader};
 use crate::daemon::Daemon;
+use crate::error::Error;
 use crate::format::Format;
 use snapshot::LogReader;
 
@@ -314,28 +316,31 @@ impl Tree {
     }
 
     /// Writes `data` (only `config` is writable; the offset is ignored:
-    /// writes are commands, `>` and `>>` behave the same).
-    pub fn write(&self, fh: u64, data: &[u8], cred: &Cred) -> Result<u32, Errno> {
+    /// writes are commands, `>` and `>>` behave the same).  A refused
+    /// change carries its errno and reason (also in `errors`).
+    pub fn write(&self, fh: u64, data: &[u8], cred: &Cred) -> Result<u32, Error> {
         let h = self.handle(fh)?;
         let mut g = h.lock();
         let Handle::Config { wbuf, .. } = &mut *g else {
-            return Err(Errno::EACCES);
+            return Err(Errno::EACCES.into());
         };
         if !cred.is_root() {
-            return Err(Errno::EACCES);
+            return Err(Errno::EACCES.into());
         }
         if wbuf.len() + data.len() > CONFIG_WRITE_MAX {
             wbuf.clear();
-            self.daemon.errors.push(&format!(
-                "config: write refused: more than {} KiB in one open; nothing changed",
-                CONFIG_WRITE_MAX / 1024
+            return Err(self.daemon.refuse(
+                Errno::EFBIG,
+                format!(
+                    "config: write refused: more than {} KiB in one open; nothing changed",
+                    CONFIG_WRITE_MAX / 1024
+                ),
             ));
-            return Err(Errno::EFBIG);
         }
         wbuf.extend_from_slice(data);
         if wbuf.ends_with(b"\n") {
             let text = std::mem::take(wbuf);
-            self.daemon.apply_config(&text).map_err(|_| Errno::EINVAL)?;
+            self.daemon.apply_config(&text)?;
         }
         Ok(data.len() as u32)
     }
@@ -364,25 +369,31 @@ impl Tree {
     }
 
     /// close(2) of one descriptor: applies a pending last line of
-    /// `config`.
-    pub fn flush(&self, fh: u64) -> Result<(), Errno> {
+    /// `config` (refused: its errno and reason).
+    pub fn flush(&self, fh: u64) -> Result<(), Error> {
         let h = self.handle(fh)?;
         let mut g = h.lock();
         if let Handle::Config { wbuf, .. } = &mut *g {
             if !wbuf.is_empty() {
                 let text = std::mem::take(wbuf);
-                self.daemon.apply_config(&text).map_err(|_| Errno::EINVAL)?;
+                self.daemon.apply_config(&text)?;
             }
         }
         Ok(())
     }
 
     /// The last close: drops the handle (after a final flush).
-    pub fn release(&self, fh: u64) -> Result<(), Errno> {
+    pub fn release(&self, fh: u64) -> Result<(), Error> {
         let r = self.flush(fh);
         self.handles.lock().remove(&fh);
         self.daemon.hub.remove_poller(fh);
-        r.or_else(|e| if e == Errno::EBADF { Ok(()) } else { Err(e) })
+        r.or_else(|e| {
+            if e.errno() == Errno::EBADF {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
     }
 
     /// poll(2): whether a read would not block now.  `wake`, if given, is

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::daemon::retention::{Chunk, Snapshot};
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// Rendered bytes kept behind the read position.
 const KEEP_BEHIND: usize = 1 << 20;
@@ -31,8 +31,8 @@ const AHEAD_DEPTH: usize = 2;
 /// Renders every entry of `chunks` to `out`.
 fn render_chunks(chunks: &[Arc<Chunk>], format: Format, out: &mut Vec<u8>) {
     for c in chunks {
-        for e in &c.entries {
-            e.render(format, out);
+        for e in c.items.iter() {
+            format.item(out, &e);
         }
     }
 }
@@ -111,10 +111,10 @@ impl LogReader {
     /// `now_ns` dates the eviction notice when nothing is retained.
     pub fn new(snap: Snapshot, format: Format, now_ns: u64) -> LogReader {
         let mut head = Vec::new();
-        let first_time = snap.entries().next().map_or(now_ns, |e| e.time_ns);
+        let first_time = snap.entries().next().map_or(now_ns, |e| e.time_ns());
         for (cpu, &n) in snap.evicted.0.iter().enumerate() {
             if n > 0 {
-                format.lost(&mut head, first_time, cpu as u32, n, LostReason::Evicted);
+                format.dropped(&mut head, first_time, cpu as u32, n, DropReason::Evicted);
             }
         }
         LogReader {
@@ -230,21 +230,14 @@ impl LogReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::retention::{Entry, Retention};
-    use crate::record::{Item, Record};
+    use crate::daemon::retention::Retention;
+    use crate::record::{Builder, Items};
 
-    fn rec(seq: u64) -> Entry {
-        Entry::new(
-            Item::Record(Record {
-                cpu: (seq % 2) as u32,
-                seq,
-                time_ns: 1_795_300_201_000_000_000 + seq,
-                flags: 0,
-                ret: 3,
-                paths: [None, None],
-                ..Record::sample()
+    fn recs(seqs: impl IntoIterator<Item = u64>) -> Items {
+        Items::of(
+            seqs.into_iter().map(|seq| {
+                Builder::numbered((seq % 2) as u32, seq, 1_795_300_201_000_000_000 + seq)
             }),
-            0,
         )
     }
 
@@ -262,7 +255,7 @@ mod tests {
     #[test]
     fn renders_every_entry_in_order_at_any_read_size() {
         let mut ret = Retention::new(1 << 30);
-        ret.push((0..3000).map(rec));
+        ret.push(&recs(0..3000));
         let snap = ret.snapshot();
         let mut whole = LogReader::new(snap.clone(), Format::Text, 0);
         let a = read_all(&mut whole, 1 << 20);
@@ -286,12 +279,12 @@ mod tests {
     fn rendering_ahead_gives_the_same_bytes() {
         let mut ret = Retention::new(1 << 30);
         let n = 256 * (INLINE_CHUNKS + 3 * AHEAD_CHUNKS + 1) as u64 + 77;
-        ret.push((0..n).map(rec));
+        ret.push(&recs(0..n));
         let snap = ret.snapshot();
         for format in [Format::Text, Format::Json] {
             let mut expect = Vec::new();
             for e in snap.entries() {
-                e.render(format, &mut expect);
+                format.item(&mut expect, &e);
             }
             for size in [4096, 100_000, 3 << 20] {
                 let mut r = LogReader::new(snap.clone(), format, 0);
@@ -314,29 +307,29 @@ mod tests {
     fn evicted_records_show_at_the_top() {
         let cost = {
             let mut r = Retention::new(usize::MAX);
-            r.push([rec(0)]);
+            r.push(&recs([0]));
             r.bytes()
         };
         let mut ret = Retention::new(300 * cost);
-        ret.push((0..1000).map(rec));
+        ret.push(&recs(0..1000));
         let snap = ret.snapshot();
         let oldest = ret.oldest();
         let mut r = LogReader::new(snap, Format::Text, 0);
         let text = String::from_utf8(read_all(&mut r, 65536)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].contains(" cpu=0 lost=") && lines[0].ends_with(" reason=evicted"));
-        assert!(lines[1].contains(" cpu=1 lost=") && lines[1].ends_with(" reason=evicted"));
-        let lost: u64 = lines[..2]
+        assert!(lines[0].contains(" cpu=0 dropped=") && lines[0].ends_with(" reason=evicted"));
+        assert!(lines[1].contains(" cpu=1 dropped=") && lines[1].ends_with(" reason=evicted"));
+        let dropped: u64 = lines[..2]
             .iter()
             .map(|l| {
                 l.split(' ')
-                    .find_map(|f| f.strip_prefix("lost="))
+                    .find_map(|f| f.strip_prefix("dropped="))
                     .unwrap()
                     .parse::<u64>()
                     .unwrap()
             })
             .sum();
-        assert_eq!(lost, oldest);
+        assert_eq!(dropped, oldest);
         assert_eq!(lines.len() as u64, 2 + 1000 - oldest);
         assert!(lines[2].contains(&format!(" seq={oldest} ")));
     }

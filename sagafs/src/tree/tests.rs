@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::*;
+use crate::abi;
 use crate::config::Settings;
-use crate::device::double::{test_record, DeviceDouble};
-use crate::device::{abi, Backend};
-use crate::record::Record;
+use crate::device::double::DeviceDouble;
+use crate::device::Backend;
+use crate::error::Error;
+use crate::record::Builder;
 
 const ROOT: Cred = Cred::ROOT;
 const USER: Cred = Cred {
@@ -46,9 +48,9 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 impl Fixture {
-    fn rec(&mut self, cpu: u32, path: &[u8]) -> Record {
+    fn rec(&mut self, cpu: u32, path: &[u8]) -> Builder {
         self.t += 1000;
-        let mut r = test_record(cpu, self.t);
+        let mut r = Builder::new(cpu, self.t);
         r.paths[0].as_mut().unwrap().bytes = path.to_vec();
         r
     }
@@ -98,6 +100,11 @@ impl Fixture {
     }
 
     fn write_config(&self, text: &str) -> Result<(), Errno> {
+        self.write_config_why(text).map_err(|e| e.errno())
+    }
+
+    /// `write_config` with the reason of a refusal.
+    fn write_config_why(&self, text: &str) -> Result<(), Error> {
         let fh = self.tree.open(Node::Config.ino(), libc::O_WRONLY, &ROOT)?;
         let w = self.tree.write(fh, text.as_bytes(), &ROOT).map(|_| ());
         let c = self.tree.release(fh);
@@ -190,6 +197,32 @@ fn config_writes_apply_atomically_and_errors_explain() {
 }
 
 #[test]
+fn a_refusal_keeps_its_errno_and_reason() {
+    let f = fixture(TreeOptions::default());
+    let e = f.write_config_why("snaplen = 99999\n").unwrap_err();
+    assert_eq!(e.errno(), Errno::EINVAL);
+    assert!(e.reason().unwrap().contains("snaplen"), "{e}");
+    // The device side of a change refused: its errno, not EINVAL.  A new
+    // ring size needs the collector, which a shut-down daemon no longer
+    // has.
+    let ring_key = f
+        .cat(Node::Config)
+        .lines()
+        .find_map(|l| l.split_once(" = ").filter(|(k, _)| k.ends_with("_kb")))
+        .map(|(k, _)| k.to_string())
+        .expect("a ring size key in config");
+    let before = f.cat(Node::Config);
+    f.tree.daemon().shutdown();
+    let e = f
+        .write_config_why(&format!("{ring_key} = 64\n"))
+        .unwrap_err();
+    assert_eq!(e.errno(), Errno::ESHUTDOWN);
+    assert!(e.reason().unwrap().contains("shutting down"), "{e}");
+    assert!(f.cat(Node::Errors).contains("shutting down"));
+    assert_eq!(f.cat(Node::Config), before);
+}
+
+#[test]
 fn oversized_config_write_is_refused() {
     let f = fixture(TreeOptions::default());
     let big = "# padding\n".repeat(7000);
@@ -198,10 +231,10 @@ fn oversized_config_write_is_refused() {
 }
 
 #[test]
-fn buffer_kb_rearms_the_rings_and_capture_goes_on() {
+fn ring_kb_rearms_the_rings_and_capture_goes_on() {
     let mut f = fixture(TreeOptions::default());
     f.inject(2, b"/before");
-    f.write_config("buffer_kb = 64\n").unwrap();
+    f.write_config("ring_kb = 64\n").unwrap();
     assert_eq!(f.dev.config().unwrap().ring_kb, 64);
     assert_ne!(f.dev.config().unwrap().flags & abi::CFG_ENABLED, 0);
     f.inject(3, b"/after");
@@ -255,7 +288,7 @@ fn permissions_are_enforced_by_the_daemon() {
         .unwrap();
     assert_eq!(
         g.tree.write(fh, b"snaplen = 1\n", &USER),
-        Err(Errno::EACCES)
+        Err(Errno::EACCES.into())
     );
     g.tree.release(fh).unwrap();
 }

@@ -1,8 +1,8 @@
 //! `sagafs-render-bench [MiB]`: how fast `log` is served.
 //!
 //! Fills a daemon's retention through the device double with about MiB
-//! (default 64) of records in the kernel's layout (openat with a path,
-//! read without), then measures:
+//! (default 64) of records in the kernel's layout (`mix`: openat with a
+//! path, read without), then measures:
 //! 1. rendering the retention snapshot through `LogReader` in 128 KiB
 //!    reads, text and JSON, without FUSE;
 //! 2. `cat` of `log` on a real FUSE mount (needs root and /dev/fuse)
@@ -18,49 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sagafs::daemon::retention::Snapshot;
-use sagafs::device::double::{test_record, DeviceDouble, Outcome};
+use sagafs::device::double::{DeviceDouble, Outcome};
 use sagafs::device::Backend;
 use sagafs::format::Format;
-use sagafs::record::Record;
+use sagafs::record::Builder;
 use sagafs::tree::snapshot::LogReader;
+use sagafs_tests::mix;
 
 const READ: usize = 128 << 10;
-const PATHS: [&[u8]; 6] = [
-    b"/etc/ld.so.cache",
-    b"/usr/lib/x86_64-linux-gnu/libc.so.6",
-    b"/proc/self/status",
-    b"/home/user/projects/sagafs/target/release/deps/libsagafs-0123456789abcdef.rlib",
-    b"/var/log/syslog",
-    b"/usr/share/locale/locale.alias",
-];
-
-/// The i-th record of a realistic mix: two reads for each openat.
-fn record(i: u64, t: u64) -> Record {
-    let mut r = test_record((i % 2) as u32, t);
-    r.pid = 1000 + (i % 7) as u32;
-    r.tid = r.pid;
-    r.uid = 1000;
-    r.gid = 1000;
-    r.comm = [&b"bash"[..], b"cargo", b"rustc", b"sshd"][(i % 4) as usize].to_vec();
-    if i % 3 == 0 {
-        r.paths[0].as_mut().unwrap().bytes = PATHS[(i / 3 % 6) as usize].to_vec();
-        r.args = [0xffff_ff9c, 0x7ffd_2a10_0000 + i, 0x80000, 0, 0, 0];
-        r.ret = if i % 9 == 0 { -2 } else { 3 };
-        if i % 97 == 0 {
-            // Now and then bytes that need escaping, and a cut path.
-            r.paths[0].as_mut().unwrap().bytes = b"/tmp/a b\"\xff\xe2\x80\xae=,\\".to_vec();
-            r.paths[0].as_mut().unwrap().truncated = true;
-            r.comm = b"we ird\n".to_vec();
-        }
-    } else {
-        r.nr = 0; // read
-        r.flags = 0;
-        r.paths = [None, None];
-        r.args = [3, 0x5555_5555_0000 + i, 4096, 0, 0, 0];
-        r.ret = 4096;
-    }
-    r
-}
 
 fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
@@ -112,9 +77,9 @@ fn main() {
     let dev = DeviceDouble::new(2, 4096);
     let dir = PathBuf::from(format!("/tmp/sagafs-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let opts = sagafs::options::parse(&format!("retain={}M", mib * 2)).unwrap();
+    let opts = sagafs_mount::options::parse(&format!("retain={}M", mib * 2)).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
-    let m = sagafs::daemon::start::mount(backend, &opts, &dir).unwrap();
+    let m = sagafs::mount::mount(backend, &opts, &dir).unwrap();
     let daemon = m.daemon().clone();
     let server = std::thread::spawn(move || m.run());
 
@@ -124,14 +89,14 @@ fn main() {
     let mut i = 0u64;
     let mut encoded = 0usize;
     while encoded < target {
-        let batch: Vec<Record> = (0..4096)
+        let batch: Vec<Builder> = (0..4096)
             .map(|_| {
                 i += 1;
                 t += 1000;
-                record(i, t)
+                mix::record(i, t)
             })
             .collect();
-        let sizes: usize = batch.iter().map(Record::encoded_len).sum();
+        let sizes: usize = batch.iter().map(Builder::encoded_len).sum();
         let out = dev.inject_many(batch);
         let logged = out
             .iter()
@@ -162,7 +127,7 @@ fn main() {
                 let mut out = Vec::with_capacity(1 << 20);
                 let mut bytes = 0;
                 for e in snap.entries() {
-                    e.render(f, &mut out);
+                    f.item(&mut out, &e);
                     if out.len() > (1 << 20) - 4096 {
                         bytes += out.len();
                         out.clear();

@@ -17,9 +17,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sagafs::daemon::Daemon;
-use sagafs::device::double::{test_record, DeviceDouble, Outcome};
+use sagafs::device::double::{DeviceDouble, Outcome};
 use sagafs::device::Backend;
-use sagafs::record::Record;
+use sagafs::record::Builder;
 use sagafs::tree::Tree;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -57,9 +57,9 @@ pub fn mount_with(opts: &str, dev: DeviceDouble) -> Mnt {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = PathBuf::from(format!("/tmp/sagafs-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let o = sagafs::options::parse(opts).unwrap();
+    let o = sagafs_mount::options::parse(opts).unwrap();
     let backend: Arc<dyn Backend> = Arc::new(dev.clone());
-    let m = sagafs::daemon::start::mount(backend, &o, &dir).unwrap();
+    let m = sagafs::mount::mount(backend, &o, &dir).unwrap();
     let daemon = m.daemon().clone();
     let tree = m.tree().clone();
     let thread = std::thread::spawn(move || m.run());
@@ -87,9 +87,9 @@ impl Mnt {
     }
 
     /// A record on `cpu` with the next timestamp and path 0 = `path`.
-    pub fn rec(&mut self, cpu: u32, path: &[u8]) -> Record {
+    pub fn rec(&mut self, cpu: u32, path: &[u8]) -> Builder {
         self.t += 1000;
-        let mut r = test_record(cpu, self.t);
+        let mut r = Builder::new(cpu, self.t);
         r.paths[0].as_mut().unwrap().bytes = path.to_vec();
         r
     }
@@ -103,7 +103,7 @@ impl Mnt {
     /// collector has published them.  Returns the outcomes.
     pub fn inject(&mut self, n: usize, path: &[u8]) -> Vec<Outcome> {
         let before = self.collected();
-        let recs: Vec<Record> = (0..n).map(|i| self.rec((i % 2) as u32, path)).collect();
+        let recs: Vec<Builder> = (0..n).map(|i| self.rec((i % 2) as u32, path)).collect();
         let out = self.dev.inject_many(recs);
         let logged = out
             .iter()
@@ -196,15 +196,15 @@ impl Drop for Mnt {
     }
 }
 
-/// Sum of `lost=N` over lines with `reason=WHY`.
-pub fn lost_sum(text: &str, why: &str) -> u64 {
+/// Sum of `dropped=N` over lines with `reason=WHY`.
+pub fn dropped_sum(text: &str, why: &str) -> u64 {
     text.lines()
         .filter(|l| l.ends_with(&format!(" reason={why}")))
         .map(|l| {
             l.split(' ')
-                .find_map(|f| f.strip_prefix("lost="))
+                .find_map(|f| f.strip_prefix("dropped="))
                 .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("no lost= in {l}"))
+                .unwrap_or_else(|| panic!("no dropped= in {l}"))
         })
         .sum()
 }

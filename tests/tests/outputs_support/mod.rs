@@ -13,9 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sagafs::device::abi;
 use sagafs::output::{Batch, Builder};
-use sagafs::record::{Abi, CapturedPath, Record};
+use sagafs::record::{Abi, Builder as Rec, PathSpec};
 
 /// Fails the test at once unless it runs as root with `prog` present:
 /// these tests are never skipped.
@@ -76,14 +75,14 @@ pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 }
 
 /// A marked record: an openat of `/marked/<seq>` by `comm` "marker".
-pub fn marked(seq: u64) -> Record {
-    Record {
+pub fn marked(seq: u64) -> Vec<u8> {
+    Rec {
         cpu: (seq % 2) as u32,
         seq,
         time_ns: 1_795_300_201_000_000_000 + seq,
         abi: Abi::X86_64,
         nr: 257,
-        flags: abi::RF_PATH0,
+        flags: 0,
         pid: 4242,
         tid: 4242,
         ppid: 1,
@@ -92,25 +91,28 @@ pub fn marked(seq: u64) -> Record {
         euid: 0,
         egid: 0,
         loginuid: 1000,
+        ns_pid: 4242,
+        ns_tid: 4242,
+        pidns: 0xefff_fffc,
+        mntns: 0xf000_0000,
+        cgroup_id: 1,
         comm: b"marker".to_vec(),
         args: [0xffff_ff9c, 0x7ffd_0000, 0, 0, 0, 0],
         ret: 3,
         paths: [
-            Some(CapturedPath {
-                bytes: format!("/marked/{seq}").into_bytes(),
-                truncated: false,
-                fault: false,
-            }),
+            Some(PathSpec::new(format!("/marked/{seq}").as_bytes())),
             None,
         ],
+        key: Vec::new(),
     }
+    .encode()
 }
 
 /// A batch of marked records `from..from + n`.
 pub fn batch(from: u64, n: u64) -> Arc<Batch> {
     let mut b = Builder::with_capacity(n as usize * 176);
     for s in from..from + n {
-        b.record(&marked(s).view());
+        b.record(&marked(s)).expect("a valid record");
     }
     b.finish()
 }
@@ -267,7 +269,7 @@ impl Rsyslog {
         self.lines()
             .iter()
             .filter(|l| sd_param(l, "reason").as_deref() == Some(reason))
-            .map(|l| sd_param(l, "lost").unwrap().parse::<u64>().unwrap())
+            .map(|l| sd_param(l, "dropped").unwrap().parse::<u64>().unwrap())
             .sum()
     }
 }

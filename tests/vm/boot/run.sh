@@ -4,7 +4,7 @@
 # The fstab boot path, proved in a VM that boots with systemd as init:
 #
 #   tests/vm/boot/run.sh [--no-build] [--rebuild-rootfs] [--boot-timeout S]
-#                        [--timeout S] [--keep]
+#                        [--timeout S] [--keep] [--deb]
 #
 # 1. Builds sagafs (make module rust) unless --no-build.
 # 2. Builds a Debian 12 (bookworm) minbase root file system with systemd,
@@ -18,6 +18,11 @@
 #    and /etc/sagafs.conf holding `exclude = openat`.  The only test
 #    addition is a oneshot unit that runs check.sh after multi-user.target
 #    and powers the guest off.
+#    --deb installs the Debian packages instead (target/deb, built by make
+#    deb, with apt-get in a chroot) and tests upgrade, remove and purge in
+#    the same boot after check.sh: tests/vm/boot/deb.sh, whose results go
+#    to a virtio serial port (target/boot/work/deb-results.log; print
+#    them with tests/vm/boot/deb.sh report target/boot/work).
 # 4. Boots Debian's kernel (/boot/vmlinuz-VER with its initrd) on an ext4
 #    image of that tree with plain qemu-system-x86_64 -accel tcg.  The
 #    console goes to target/boot/work/console.log, check.sh's TAP lines to
@@ -36,12 +41,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+. "$repo/tests/vm/lib.sh"
 
 build=1
 rebuild_rootfs=0
 boot_timeout=300
 total_timeout=1800
 keep=0
+deb=0
 
 die() {
 	echo "tests/vm/boot/run.sh: $*" >&2
@@ -56,7 +63,8 @@ while [ $# -gt 0 ]; do
 	--boot-timeout) boot_timeout=$2; shift 2 ;;
 	--timeout) total_timeout=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h | --help) sed -n '4,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--deb) deb=1; shift ;;
+	-h | --help) sed -n '4,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
@@ -103,7 +111,10 @@ if [ "$build" = 1 ]; then
 		{ tail -n 30 "$cache/build.log" >&2; die "build failed (log: $cache/build.log)"; }
 fi
 ko=$repo/kmod/sagafs.ko
-for f in "$ko" "$repo/target/release/sagafs" "$repo/target/release/mount-sagafs"; do
+# With --deb the programs come from the packages; the module names the kernel.
+bins=("$repo/target/release/sagafs" "$repo/target/release/mount-sagafs")
+[ "$deb" = 0 ] || bins=()
+for f in "$ko" "${bins[@]}"; do
 	[ -f "$f" ] || die "$f is missing: run 'make' (or drop --no-build)"
 done
 kver=$(modinfo -F vermagic "$ko" | awk '{print $1}')
@@ -118,7 +129,9 @@ fi
 
 # --- the cached root file system ----------------------------------------
 suite=bookworm
-packages=systemd,systemd-sysv,udev,kmod,fuse3
+# dkms and the guest kernel's headers: the sagafs-dkms package (--deb)
+# builds the module in the image.
+packages=systemd,systemd-sysv,udev,kmod,fuse3,dkms
 # The mirror apt already uses (deb822 URIs: or one-line deb entries).
 mirror=${SAGAFS_BOOT_MIRROR:-$(
 	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
@@ -127,8 +140,8 @@ mirror=${SAGAFS_BOOT_MIRROR:-$(
 )}
 mirror=${mirror:-http://deb.debian.org/debian}
 # Bump when the recipe below changes: the key names the tarball.
-recipe=2
-key=$(printf '%s\n' "$recipe" "$suite" "$packages" "$mirror" | sha256sum | cut -c1-12)
+recipe=3
+key=$(printf '%s\n' "$recipe" "$suite" "$packages" "$mirror" "$kver" | sha256sum | cut -c1-12)
 tarball=$cache/rootfs-$suite-$key.tar
 
 make_rootfs() {
@@ -142,6 +155,9 @@ make_rootfs() {
 		die "debootstrap failed (log: $tmp/debootstrap.log)"
 	fi
 	local r=$tmp/root
+	log "adding linux-headers-$kver to the image"
+	"$here/deb.sh" rootfs "$r" "$kver" >"$tmp/headers.log" 2>&1 ||
+		{ tail -n 20 "$tmp/headers.log" >&2; die "installing linux-headers-$kver in the image failed"; }
 	echo sagafs-boot >"$r/etc/hostname"
 	# A set machine id: no first-boot prompts on the console.
 	od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"
@@ -167,16 +183,21 @@ root=$work/root
 mkdir "$root"
 tar --numeric-owner --xattrs -C "$root" -xpf "$tarball"
 
-log "make install-files DESTDIR=$root KVER=$kver"
-make -C "$repo" --no-print-directory -s install-files DESTDIR="$root" KVER="$kver" \
-	>"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; die "make install-files failed"; }
-# The guest kernel's own modules (fuse among them), then depmod as the
-# package scripts would.
+# The guest kernel's own modules (fuse among them).
 mkdir -p "$root/lib/modules/$kver"
 cp -a "/lib/modules/$kver/kernel" "/lib/modules/$kver"/modules.order \
 	"/lib/modules/$kver"/modules.builtin* "$root/lib/modules/$kver/"
-depmod -b "$root" "$kver"
-grep -q 'updates/sagafs.ko:' "$root/lib/modules/$kver/modules.dep" ||
+if [ "$deb" = 1 ]; then
+	log "apt-get install of the packages in the image (tests/vm/boot/deb.sh prepare)"
+	"$here/deb.sh" prepare "$root" "$kver" "$work" || die "installing the packages failed (log: $work/deb-host.log)"
+else
+	log "make install-files DESTDIR=$root KVER=$kver"
+	make -C "$repo" --no-print-directory -s install-files DESTDIR="$root" KVER="$kver" \
+		>"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; die "make install-files failed"; }
+	# depmod, as the package scripts would.
+	depmod -b "$root" "$kver"
+fi
+grep -q 'updates/\(dkms/\)\?sagafs.ko:' "$root/lib/modules/$kver/modules.dep" ||
 	die "depmod did not register updates/sagafs.ko"
 
 echo 'sagafs /sagafs sagafs defaults,nofail,config=/etc/sagafs.conf 0 0' >"$root/etc/fstab"
@@ -202,17 +223,19 @@ console=$work/console.log
 results=$work/results.log
 : >"$console"
 : >"$results"
-log "booting $kernel with systemd as init (tcg, timeout ${boot_timeout}s)"
+log "booting $kernel with systemd as init (multi-threaded tcg, timeout ${boot_timeout}s)"
 start=$(date +%s)
 set +e
 timeout --kill-after=10 "$boot_timeout" qemu-system-x86_64 \
-	-accel tcg -m 1G -smp 2 -nodefaults -no-reboot \
+	-accel tcg,thread=multi -m 1G -smp 2 -nodefaults -no-reboot \
 	-display none -vga none -monitor none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 noresume panic=-1 systemd.firstboot=off net.ifnames=0" \
+	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 noresume panic=-1 systemd.firstboot=off net.ifnames=0 softlockup_all_cpu_backtrace=1 sysctl.kernel.hung_task_timeout_secs=60 rcupdate.rcu_cpu_stall_timeout=21" \
 	-drive "file=$image,format=raw,if=virtio" \
 	-nic none \
-	-serial "file:$console" -serial "file:$results" </dev/null
+	-serial "file:$console" -serial "file:$results" \
+	-device virtio-serial-pci,id=vser -chardev "file,id=deb,path=$work/deb-results.log" \
+	-device virtserialport,bus=vser.0,chardev=deb,name=sagafs-deb </dev/null
 qrc=$?
 set -e
 log "qemu exited $qrc after $(($(date +%s) - start))s"
@@ -250,6 +273,12 @@ if grep -q 'Unmounted sagafs.mount' "$plain" && ! grep -qE 'Failed[^.]*(sagafs\.
 	host_ok "poweroff unmounted sagafs.mount cleanly (console)"
 else
 	host_not_ok "poweroff unmounted sagafs.mount cleanly: $(grep -i 'sagafs.mount' "$plain" | tail -n 3 | tr '\n' ' ')"
+fi
+# The hang detectors and the rest of the kernel's reports, on the console.
+if reports=$(kernel_reports -f "$plain"); then
+	host_ok "the guest kernel reported no fault, stall or hang (console)"
+else
+	host_not_ok "the guest kernel reported: $(printf '%s\n' "$reports" | head -n 5 | tr '\n' ' ')"
 fi
 if [ "$fail" != 0 ]; then
 	echo "# last 60 console lines ($plain):"

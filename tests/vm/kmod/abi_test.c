@@ -11,428 +11,7 @@
  * abi_test --enable    turn capture on (all syscalls) and exit
  * abi_test --hold FILE map the rings, create FILE, sleep until killed
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
-#include "sagafs.h"
-
-#define DEV "/dev/" SAGAFS_DEVICE_NAME
-#define MARK_UID 4242
-#define MARK_GID 4243
-#define MARK_COMM "sgt-mark"
-
-static int dev = -1;
-static struct sagafs_info info;
-static struct sagafs_config base;	/* the configuration found at start */
-static int nr_run, nr_failed;
-static char tmpdir[64];
-
-#define FAIL(...) do {							\
-		printf("#   %s:%d: ", __func__, __LINE__);		\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		return -1;						\
-	} while (0)
-
-#define CHECK(cond, ...) do {						\
-		if (!(cond)) {						\
-			printf("#   check '%s' failed\n", #cond);		\
-			FAIL(__VA_ARGS__);				\
-		}							\
-	} while (0)
-
-/* An ioctl that must fail with errno e. */
-#define EXPECT_ERR(e, call) do {					\
-		errno = 0;						\
-		int __r = (call);					\
-		if (__r != -1 || errno != (e))				\
-			FAIL("%s: got %d errno %d (%s), want %s",	\
-			     #call, __r, errno, strerror(errno), #e);	\
-	} while (0)
-
-#define EXPECT_OK(call) do {						\
-		int __r = (call);					\
-		if (__r == -1)						\
-			FAIL("%s: %s", #call, strerror(errno));	\
-	} while (0)
-
-static void run(const char *name, int (*fn)(void))
-{
-	int r;
-
-	fflush(stdout);
-	r = fn();
-	nr_run++;
-	if (r)
-		nr_failed++;
-	printf("%s %d - %s\n", r ? "not ok" : "ok", nr_run, name);
-	fflush(stdout);
-}
-
-/* ---- device helpers ---- */
-
-static int get_info(int fd, struct sagafs_info *i)
-{
-	memset(i, 0, sizeof(*i));
-	i->size = sizeof(*i);
-	return ioctl(fd, SAGAFS_IOC_GET_INFO, i);
-}
-
-static int get_config(struct sagafs_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->size = sizeof(*c);
-	return ioctl(dev, SAGAFS_IOC_GET_CONFIG, c);
-}
-
-static int set_config(struct sagafs_config *c)
-{
-	c->size = sizeof(*c);
-	return ioctl(dev, SAGAFS_IOC_SET_CONFIG, c);
-}
-
-static int get_stats(struct sagafs_stats *s, struct sagafs_counts *slots,
-		     struct sagafs_cpu_stats *cpus, unsigned int nr_cpus)
-{
-	memset(s, 0, sizeof(*s));
-	s->size = sizeof(*s);
-	s->syscalls = (uintptr_t)slots;
-	s->nr_slots = slots ? SAGAFS_NR_SLOTS : 0;
-	s->cpus = (uintptr_t)cpus;
-	s->nr_cpus = cpus ? nr_cpus : 0;
-	return ioctl(dev, SAGAFS_IOC_GET_STATS, s);
-}
-
-static struct sagafs_counts *slot_stats(void)
-{
-	static struct sagafs_counts s[SAGAFS_NR_ABIS * SAGAFS_NR_SLOTS];
-	struct sagafs_stats st;
-
-	if (get_stats(&st, s, NULL, 0))
-		return NULL;
-	return s;
-}
-
-static void cfg_default(struct sagafs_config *c)
-{
-	*c = base;
-	c->flags &= ~SAGAFS_CFG_ENABLED;
-}
-
-static void bm_set(__u64 *bm, int slot)
-{
-	bm[slot / 64] |= 1ULL << (slot % 64);
-}
-
-/* Only syscall nr (x86_64) passes the bitmap. */
-static void cfg_only(struct sagafs_config *c, int nr)
-{
-	memset(c->syscalls, 0, sizeof(c->syscalls));
-	bm_set(c->syscalls[SAGAFS_ABI_X86_64], nr);
-}
-
-static void cfg_pid(struct sagafs_config *c, pid_t pid)
-{
-	c->nr_pids = 1;
-	c->pids[0] = pid;
-}
-
-static int restore_base(void)
-{
-	struct sagafs_config c;
-
-	cfg_default(&c);
-	return set_config(&c);
-}
-
-/* ---- rings: the consumer protocol ---- */
-
-struct rings {
-	unsigned char *ctrl;
-	unsigned char *data;
-	size_t ctrl_len, data_len;
-};
-
-static struct rings rg;
-
-static struct sagafs_ring_ctrl *ctrl_of(unsigned int cpu)
-{
-	return (struct sagafs_ring_ctrl *)(rg.ctrl + cpu * info.ctrl_stride);
-}
-
-static int map_rings(void)
-{
-	if (get_info(dev, &info))
-		return -1;
-	rg.ctrl_len = info.ctrl_len;
-	rg.data_len = info.data_len;
-	rg.ctrl = mmap(NULL, rg.ctrl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       dev, info.ctrl_offset);
-	if (rg.ctrl == MAP_FAILED)
-		return -1;
-	rg.data = mmap(NULL, rg.data_len, PROT_READ, MAP_SHARED, dev,
-		       info.data_offset);
-	if (rg.data == MAP_FAILED) {
-		munmap(rg.ctrl, rg.ctrl_len);
-		return -1;
-	}
-	return 0;
-}
-
-static void unmap_rings(void)
-{
-	munmap(rg.ctrl, rg.ctrl_len);
-	munmap(rg.data, rg.data_len);
-	rg.ctrl = rg.data = NULL;
-}
-
-static void drain(void)
-{
-	unsigned int cpu;
-
-	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
-		struct sagafs_ring_ctrl *c = ctrl_of(cpu);
-
-		__atomic_store_n(&c->tail, __atomic_load_n(&c->head,
-				 __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
-	}
-}
-
-typedef void (*rec_fn)(const struct sagafs_record *r, const char *p0,
-		       const char *p1, void *ctx);
-
-/*
- * Read every ring from tail to head, call fn for each syscall record and
- * advance tail.  Validates framing; returns records seen or -1.
- */
-static long consume(rec_fn fn, void *ctx)
-{
-	unsigned int cpu;
-	long n = 0;
-
-	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
-		struct sagafs_ring_ctrl *c = ctrl_of(cpu);
-		unsigned char *base_p = rg.data + cpu * info.ring_size;
-		__u64 head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
-		__u64 tail = c->tail;
-		__u64 last_seq = 0;
-		int have_seq = 0;
-
-		if (head - tail > info.ring_size) {
-			printf("#   cpu %u: head %llu tail %llu\n", cpu,
-			       (unsigned long long)head,
-			       (unsigned long long)tail);
-			return -1;
-		}
-		while (tail != head) {
-			__u64 off = tail & (info.ring_size - 1);
-			const struct sagafs_record *r = (const void *)(base_p + off);
-
-			if (r->size < 8 || r->size % 8 || r->size > info.record_max ||
-			    off + r->size > info.ring_size ||
-			    r->size > head - tail) {
-				printf("#   cpu %u: bad record size %u at %llu\n",
-				       cpu, r->size, (unsigned long long)off);
-				return -1;
-			}
-			if (r->type == SAGAFS_REC_SYSCALL) {
-				const char *p = (const char *)(r + 1);
-
-				if (r->size < sizeof(*r) ||
-				    sizeof(*r) + r->path_len[0] + r->path_len[1] > r->size ||
-				    r->cpu != cpu ||
-				    (have_seq && r->seq <= last_seq)) {
-					printf("#   cpu %u: malformed record\n", cpu);
-					return -1;
-				}
-				last_seq = r->seq;
-				have_seq = 1;
-				if (fn)
-					fn(r, p, p + r->path_len[0], ctx);
-				n++;
-			}
-			tail += r->size;
-		}
-		__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
-	}
-	return n;
-}
-
-/* ---- children ---- */
-
-struct child {
-	pid_t pid;
-	int go;
-};
-
-/* Fork a child that runs fn(arg) once told to go; it exits with fn's value. */
-static int spawn(struct child *ch, int (*fn)(void *), void *arg,
-		 int (*prep)(void *))
-{
-	int p[2], ready[2];
-	char b;
-
-	if (pipe(p) || pipe(ready))
-		return -1;
-	ch->pid = fork();
-	if (ch->pid < 0)
-		return -1;
-	if (ch->pid == 0) {
-		close(p[1]);
-		close(ready[0]);
-		if (prep && prep(arg))
-			_exit(101);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(102);
-		if (read(p[0], &b, 1) != 1)
-			_exit(103);
-		_exit(fn(arg));
-	}
-	close(p[0]);
-	close(ready[1]);
-	if (read(ready[0], &b, 1) != 1) {
-		close(ready[0]);
-		close(p[1]);
-		waitpid(ch->pid, NULL, 0);
-		return -1;
-	}
-	close(ready[0]);
-	ch->go = p[1];
-	return 0;
-}
-
-static int finish(struct child *ch)
-{
-	int st;
-
-	if (write(ch->go, "g", 1) != 1)
-		return -1;
-	close(ch->go);
-	if (waitpid(ch->pid, &st, 0) != ch->pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int prep_mark(void *arg)
-{
-	(void)arg;
-	if (prctl(PR_SET_NAME, MARK_COMM))
-		return -1;
-	if (setgid(MARK_GID) || setuid(MARK_UID))
-		return -1;
-	return 0;
-}
-
-struct loop {
-	int nr;		/* SYS_openat or SYS_getppid */
-	long count;
-	const char *path;
-};
-
-static int do_loop(void *arg)
-{
-	struct loop *l = arg;
-	long i;
-
-	for (i = 0; i < l->count; i++) {
-		if (l->nr == SYS_openat) {
-			long fd = syscall(SYS_openat, AT_FDCWD, l->path, O_RDONLY);
-
-			if (fd >= 0)
-				close(fd);
-		} else {
-			syscall(l->nr);
-		}
-	}
-	return 0;
-}
-
-/* ---- counting records ---- */
-
-struct match {
-	pid_t pid;
-	int nr;
-	int abi;
-	const char *path;	/* path 0 must equal, if set */
-	long ret_min, ret_max;
-	const char *comm;
-	int uid;
-	unsigned int flags_set;
-	/* results */
-	long hits;
-	long bad;		/* matched pid+nr but some field was wrong */
-	char why[160];
-};
-
-static void match_fn(const struct sagafs_record *r, const char *p0,
-		     const char *p1, void *ctx)
-{
-	struct match *m = ctx;
-
-	(void)p1;
-	if ((pid_t)r->pid != m->pid || r->nr != m->nr || r->abi != m->abi)
-		return;
-	if (m->path && (!(r->flags & SAGAFS_RF_PATH0) ||
-			r->path_len[0] != strlen(m->path) ||
-			memcmp(p0, m->path, r->path_len[0]))) {
-		snprintf(m->why, sizeof(m->why), "path len %u flags %#x",
-			 r->path_len[0], r->flags);
-		m->bad++;
-		return;
-	}
-	if (r->ret < m->ret_min || r->ret > m->ret_max) {
-		snprintf(m->why, sizeof(m->why), "ret %lld", (long long)r->ret);
-		m->bad++;
-		return;
-	}
-	if (m->comm && strncmp(r->comm, m->comm, SAGAFS_COMM_LEN)) {
-		snprintf(m->why, sizeof(m->why), "comm %.16s", r->comm);
-		m->bad++;
-		return;
-	}
-	if (m->uid >= 0 && (r->uid != (__u32)m->uid || r->euid != (__u32)m->uid)) {
-		snprintf(m->why, sizeof(m->why), "uid %u euid %u", r->uid, r->euid);
-		m->bad++;
-		return;
-	}
-	if ((r->flags & m->flags_set) != m->flags_set) {
-		snprintf(m->why, sizeof(m->why), "flags %#x", r->flags);
-		m->bad++;
-		return;
-	}
-	if (r->tid != r->pid || (pid_t)r->ppid != getpid()) {
-		snprintf(m->why, sizeof(m->why), "tid %u ppid %u", r->tid, r->ppid);
-		m->bad++;
-		return;
-	}
-	m->hits++;
-}
-
-static void match_init(struct match *m, pid_t pid, int nr)
-{
-	memset(m, 0, sizeof(*m));
-	m->pid = pid;
-	m->nr = nr;
-	m->abi = SAGAFS_ABI_X86_64;
-	m->ret_min = -4095;
-	m->ret_max = 0x7fffffff;
-	m->uid = -1;
-}
+#include "common.h"
 
 /* ==================================================================== */
 /* ioctl tests                                                           */
@@ -690,10 +269,9 @@ static int eperm_child(void *arg)
 		return 11;
 	if (ioctl(dev, SAGAFS_IOC_RESET_STATS) != -1 || errno != EPERM)
 		return 12;
-	if (ioctl(dev, SAGAFS_IOC_ENABLE) != -1 || errno != EPERM)
+	c.flags |= SAGAFS_CFG_ENABLED;
+	if (set_config(&c) != -1 || errno != EPERM)
 		return 13;
-	if (ioctl(dev, SAGAFS_IOC_DISABLE) != -1 || errno != EPERM)
-		return 14;
 	if (get_info(dev, &i) || get_config(&c))	/* queries stay open */
 		return 15;
 	if (open(DEV, O_RDWR) != -1 || errno != EACCES)	/* mode 0600 */
@@ -1068,7 +646,8 @@ static int t_i386(void)
 
 struct execscan {
 	pid_t pid;
-	const char *path;
+	const char *exe;	/* the program, resolved */
+	const char *arg0;	/* the only argument */
 	int execs, exec_ok, exits, exit_ok, others;
 	char why[128];
 };
@@ -1078,16 +657,23 @@ static void exec_fn(const struct sagafs_record *r, const char *p0,
 {
 	struct execscan *e = ctx;
 
-	(void)p1;
+	static const __u64 zero[6];
+	/* PREEMPT_RT: no program path (SAGAFS_RF_UNRESOLVED) */
+	__u32 want = preempt_rt() ? SAGAFS_RF_UNRESOLVED : SAGAFS_RF_PATH0_RESOLVED;
+	const char *exe = preempt_rt() ? "" : e->exe;
+
 	if ((pid_t)r->pid != e->pid)
 		return;
 	if (r->nr == SYS_execve) {
 		e->execs++;
-		if (r->ret == 0 && (r->flags & SAGAFS_RF_PATH0) &&
-		    !(r->flags & SAGAFS_RF_ENTRY_LOST) &&
-		    r->path_len[0] == strlen(e->path) &&
-		    !memcmp(p0, e->path, r->path_len[0]) &&
-		    r->args[0] != 0)
+		/* the program the kernel ran, its argv; no registers */
+		if (r->ret == 0 && (r->flags & want) &&
+		    (r->flags & SAGAFS_RF_ARGV) &&
+		    r->path_len[0] == strlen(exe) &&
+		    !memcmp(p0, exe, r->path_len[0]) &&
+		    r->path_len[1] == strlen(e->arg0) + 1 &&
+		    !memcmp(p1, e->arg0, r->path_len[1]) &&
+		    !memcmp(r->args, zero, sizeof(zero)))
 			e->exec_ok++;
 		else
 			snprintf(e->why, sizeof(e->why), "exec flags %#x ret %lld len %u",
@@ -1111,7 +697,7 @@ static int exec_child(void *arg)
 
 static int t_execve(void)
 {
-	char link[128];
+	char link[128], exe[4096];
 	struct sagafs_config c;
 	struct child ch;
 	struct execscan e = { 0 };
@@ -1119,6 +705,7 @@ static int t_execve(void)
 	snprintf(link, sizeof(link), "%s/exec-true-%d", tmpdir, getpid());
 	unlink(link);
 	CHECK(!symlink("/bin/true", link), "symlink: %s", strerror(errno));
+	CHECK(realpath("/bin/true", exe), "realpath");
 	drain();
 	cfg_default(&c);
 	memset(c.syscalls, 0, sizeof(c.syscalls));
@@ -1131,7 +718,8 @@ static int t_execve(void)
 	CHECK(finish(&ch) == 0, "child status");
 	EXPECT_OK(restore_base());
 	e.pid = ch.pid;
-	e.path = link;
+	e.exe = exe;
+	e.arg0 = link;
 	CHECK(consume(exec_fn, &e) >= 0, "framing");
 	CHECK(e.execs == 1 && e.exec_ok == 1, "execve records %d ok %d: %s",
 	      e.execs, e.exec_ok, e.why);
@@ -1189,19 +777,6 @@ static void seq_fn(const struct sagafs_record *r, const char *p0,
 		s->recs++;
 }
 
-static int set_ring_kb(__u32 kb)
-{
-	struct sagafs_config c;
-
-	unmap_rings();
-	cfg_default(&c);
-	c.ring_kb = kb;
-	if (set_config(&c))
-		return -1;
-	base.ring_kb = kb;
-	return map_rings();
-}
-
 static int t_flood(void)
 {
 	static struct seqscan s;
@@ -1225,14 +800,14 @@ static int t_flood(void)
 	EXPECT_OK(ioctl(dev, SAGAFS_IOC_RESET_STATS));
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
 		s.start[cpu] = __atomic_load_n(&ctrl_of(cpu)->next_seq, __ATOMIC_ACQUIRE);
-		lost0 += ctrl_of(cpu)->lost;
+		lost0 += ctrl_of(cpu)->dropped;
 	}
 	EXPECT_OK(set_config(&c));
 	CHECK(finish(&ch) == 0, "child");
 	EXPECT_OK(restore_base());
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
 		s.end[cpu] = __atomic_load_n(&ctrl_of(cpu)->next_seq, __ATOMIC_ACQUIRE);
-		lost1 += ctrl_of(cpu)->lost;
+		lost1 += ctrl_of(cpu)->dropped;
 	}
 	s.pid = ch.pid;
 	CHECK(consume(seq_fn, &s) >= 0, "framing");
@@ -1316,14 +891,17 @@ static int t_bogus_tail(void)
 static int t_stats(void)
 {
 	static struct sagafs_cpu_stats cpus[1024];
+	struct sagafs_config c;
 	struct sagafs_counts *s;
 	struct sagafs_stats st, st2;
 	__u64 sum = 0;
 	unsigned int i;
 
-	EXPECT_OK(ioctl(dev, SAGAFS_IOC_ENABLE));
+	cfg_default(&c);
+	c.flags |= SAGAFS_CFG_ENABLED;
+	EXPECT_OK(set_config(&c));
 	usleep(200 * 1000);
-	EXPECT_OK(ioctl(dev, SAGAFS_IOC_DISABLE));
+	EXPECT_OK(restore_base());
 	s = slot_stats();
 	CHECK(s, "stats");
 	for (i = 0; i < SAGAFS_NR_ABIS * SAGAFS_NR_SLOTS; i++) {
@@ -1397,16 +975,6 @@ static int t_resize_busy(void)
 
 /* ==================================================================== */
 
-static int open_dev(void)
-{
-	dev = open(DEV, O_RDWR);
-	if (dev < 0) {
-		printf("Bail out! cannot open %s: %s\n", DEV, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int cmd_info(void)
 {
 	struct sagafs_info i;
@@ -1424,7 +992,12 @@ static int cmd_info(void)
 
 static int cmd_enable(void)
 {
-	if (open_dev() || ioctl(dev, SAGAFS_IOC_ENABLE)) {
+	struct sagafs_config c;
+
+	if (open_dev() || get_config(&c))
+		return 1;
+	c.flags |= SAGAFS_CFG_ENABLED;
+	if (set_config(&c)) {
 		perror("sagafs enable");
 		return 1;
 	}

@@ -6,48 +6,49 @@
 #   make -C kmod && tests/vm/kmod/build.sh && \
 #       tests/vm/run -- tests/vm/kmod/run-in-guest.sh
 #
-# tests/vm/run has loaded sagafs.ko already.  This runs the raw ABI test
-# program, then the module lifecycle checks, printing TAP; exit status is
-# non-zero if anything failed.
+# tests/vm/run has loaded sagafs.ko already.  This runs the trust test
+# program, the raw ABI test program, the failed-SET_CONFIG cases against
+# the fault injecting build, then the module lifecycle checks, printing
+# TAP; exit status is non-zero if anything failed.
 set -u
 
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 bin="$repo/target/vm/kmod/abi_test"
+trust="$repo/target/vm/kmod/trust_test"
+fault_ko="$repo/target/vm/kmod/fault/sagafs.ko"
 ko="$repo/kmod/sagafs.ko"
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+. "$repo/tests/vm/lib.sh"
 
 dmesg_clean() {
-	local bad='BUG:|WARNING:|Oops|general protection|use-after-free|refcount_t:|Call Trace|scheduling while atomic|sleeping function called'
+	local reports
 
-	if dmesg | grep -E -q "$bad"; then
-		dmesg | grep -E -B2 -A20 "$bad" | sed 's/^/# /'
+	if ! reports=$(kernel_reports); then
+		diag "$reports"
 		return 1
 	fi
 }
 
-[ -x "$bin" ] || { echo "Bail out! $bin missing: run tests/vm/kmod/build.sh"; exit 1; }
+for f in "$bin" "$trust" "$fault_ko"; do
+	[ -e "$f" ] || { echo "Bail out! $f missing: run tests/vm/kmod/build.sh"; exit 1; }
+done
 [ -c /dev/sagafs ] || { echo "Bail out! /dev/sagafs missing (module not loaded?)"; exit 1; }
+
+# First: its kernel log check must not see rate limiting from earlier runs.
+echo "# --- trust_test ---"
+if "$trust"; then ok "trust_test"; else not_ok "trust_test"; fi
 
 echo "# --- abi_test ---"
 if "$bin"; then ok "abi_test"; else not_ok "abi_test"; fi
+
+echo "# --- failed SET_CONFIG (fault injecting build) ---"
+if rmmod sagafs && insmod "$fault_ko"; then
+	if "$trust" --faults; then ok "trust_test --faults"; else not_ok "trust_test --faults"; fi
+	rmmod sagafs
+	check "normal module back" insmod "$ko"
+else
+	not_ok "load the fault injecting build"
+	lsmod 2>/dev/null | grep -q '^sagafs' || insmod "$ko"
+fi
 
 echo "# --- lifecycle ---"
 check "device is 0600 root" test "$(stat -c '%a %u' /dev/sagafs)" = "600 0"
@@ -57,8 +58,7 @@ ready=/tmp/sagafs-hold-ready
 rm -f "$ready"
 "$bin" --hold "$ready" &
 holder=$!
-for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.1; done
-check "holder mapped the rings" test -e "$ready"
+check "holder mapped the rings" wait_until test -e "$ready"
 if rmmod sagafs 2>/dev/null; then
 	not_ok "rmmod refused while mapped"
 	insmod "$ko"
@@ -106,6 +106,4 @@ check "20 insmod/enable/rmmod cycles under load ($cycles_ok done)" test "$cycles
 lsmod 2>/dev/null | grep -q '^sagafs' || insmod "$ko"
 check "dmesg clean" dmesg_clean
 
-echo "1..$n"
-echo "$((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use super::batch::{Batch, Builder, Entry, Tally};
 use super::status::{now_ns, Counters, State};
 use super::Sink;
-use crate::format::{Format, LostReason};
+use crate::format::{DropReason, Format};
 
 /// The default directory.
 pub const DIR_DEFAULT: &str = "/var/log/sagafs";
@@ -356,7 +356,7 @@ impl FileSink {
         }
         let mut b = Builder::default();
         for (cpu, n) in self.unwritten.iter() {
-            b.lost(now_ns(), cpu, n, LostReason::DiskFull);
+            b.lost(now_ns(), cpu, n, DropReason::DiskFull);
         }
         let b = b.finish();
         match self.write_frames(b.bytes(), c) {
@@ -420,13 +420,13 @@ impl FileSink {
 /// Appends the log line of `e` in `format`.
 fn render(format: Format, out: &mut Vec<u8>, e: &Entry) {
     match e {
-        Entry::Record(r) => format.view(out, r),
+        Entry::Record(r) => format.record(out, r),
         Entry::Lost {
             time_ns,
             cpu,
             count,
             reason,
-        } => format.lost(out, *time_ns, *cpu, *count, *reason),
+        } => format.dropped(out, *time_ns, *cpu, *count, *reason),
     }
 }
 

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::device::abi;
+use crate::abi;
 use crate::output::batch::{Entry, FrameError, Frames};
 
 pub const MAGIC: &[u8; 8] = b"SAGAFSRC";

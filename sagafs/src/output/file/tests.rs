@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::*;
-use crate::output::batch::tests::rec;
+use crate::output::batch::tests::{rec_fields, view};
 use crate::output::{Output, Status};
-use crate::record::{CapturedPath, Record};
+use crate::record::PathSpec;
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -28,10 +28,10 @@ pub(crate) fn tempdir(what: &str) -> PathBuf {
 }
 
 /// Records with every field set, odd bytes in comm and paths.
-fn varied(n: u64) -> Vec<Record> {
+fn varied(n: u64) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
-            let mut r = rec((i % 3) as u32, i, (i % 40) as usize);
+            let mut r = rec_fields((i % 3) as u32, i, (i % 40) as usize);
             r.euid = 1000 + i as u32;
             r.egid = 2000 + i as u32;
             r.comm = format!("c{i} \n\u{202e}").into_bytes();
@@ -42,24 +42,28 @@ fn varied(n: u64) -> Vec<Record> {
             } else {
                 crate::record::Abi::X86_64
             };
-            r.paths[1] = Some(CapturedPath {
-                bytes: vec![0xff, b'\n', b'"', b'\\', i as u8],
+            r.paths[1] = Some(PathSpec {
                 truncated: i % 4 == 0,
-                fault: false,
+                ..PathSpec::new(&[0xff, b'\n', b'"', b'\\', i as u8])
             });
-            // Flags as the kernel sets them for these paths.
-            crate::record::decode(&crate::record::encode(&r)).unwrap()
+            r.key = if i % 6 == 0 {
+                b"rule-k".to_vec()
+            } else {
+                Vec::new()
+            };
+            r.encode()
         })
         .collect()
 }
 
-fn batch_of(records: &[Record], lost_every: Option<usize>) -> Arc<Batch> {
+fn batch_of(records: &[Vec<u8>], lost_every: Option<usize>) -> Arc<Batch> {
     let mut b = Builder::default();
-    for (i, r) in records.iter().enumerate() {
+    for (i, bytes) in records.iter().enumerate() {
+        let r = view(bytes);
         if lost_every.is_some_and(|k| i % k == 0) {
-            b.lost(r.time_ns, r.cpu, i as u64 + 1, LostReason::RingFull);
+            b.lost(r.time_ns, r.cpu, i as u64 + 1, DropReason::RingFull);
         }
-        b.record(&r.view());
+        b.record(bytes).unwrap();
     }
     b.finish()
 }
@@ -82,7 +86,7 @@ fn read_all(dir: &Path) -> (Vec<String>, ReadBack) {
     let mut got = Vec::new();
     let rb = read_back(dir, None, |e| {
         got.push(match e {
-            Entry::Record(r) => format!("{:?}", r.to_record()),
+            Entry::Record(r) => format!("{r:?}"),
             Entry::Lost {
                 cpu, count, reason, ..
             } => format!("lost cpu={cpu} n={count} {reason}"),
@@ -92,9 +96,9 @@ fn read_all(dir: &Path) -> (Vec<String>, ReadBack) {
     (got, rb)
 }
 
-fn expected(records: &[Record], lost_every: Option<usize>) -> Vec<String> {
+fn expected(records: &[Vec<u8>], lost_every: Option<usize>) -> Vec<String> {
     let mut v = Vec::new();
-    for (i, r) in records.iter().enumerate() {
+    for (i, r) in records.iter().map(|b| view(b)).enumerate() {
         if lost_every.is_some_and(|k| i % k == 0) {
             v.push(format!("lost cpu={} n={} ring_full", r.cpu, i + 1));
         }
@@ -137,17 +141,17 @@ fn writes_both_files_and_reads_back_exactly() {
         // The log a person reads holds the same entries, rendered.
         let log = fs::read(d.join(log_name(format))).unwrap();
         let mut want_log = Vec::new();
-        for (i, r) in records.iter().enumerate() {
+        for (i, r) in records.iter().map(|b| view(b)).enumerate() {
             if i < 20 && i % 7 == 0 {
-                format.lost(
+                format.dropped(
                     &mut want_log,
                     r.time_ns,
                     r.cpu,
                     i as u64 + 1,
-                    LostReason::RingFull,
+                    DropReason::RingFull,
                 );
             }
-            format.record(&mut want_log, r);
+            format.record(&mut want_log, &r);
         }
         assert_eq!(log, want_log);
         for name in [log_name(format), REC_NAME] {
@@ -208,7 +212,7 @@ fn rotates_by_size_and_count() {
     assert_eq!(lines.len(), kept);
     for (line, r) in lines.iter().zip(&records[200 - kept..]) {
         let mut want = Vec::new();
-        Format::Text.record(&mut want, r);
+        Format::Text.record(&mut want, &view(r));
         assert_eq!(line.as_bytes(), &want[..want.len() - 1]);
     }
     // Reading back only what a small retention needs skips old files.
@@ -243,7 +247,7 @@ fn a_torn_end_is_reported_then_cut_off() {
     run_sink(cfg(&d, Format::Text), &[batch_of(&records[..5], None)]);
     // A crash in the middle of the next write: half a frame, half a line.
     let mut tail = Builder::default();
-    tail.record(&records[5].view());
+    tail.record(&records[5]).unwrap();
     let tail = tail.finish();
     let half = &tail.bytes()[..tail.bytes().len() / 2];
     fs::OpenOptions::new()

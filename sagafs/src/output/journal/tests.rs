@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 
 use super::*;
-use crate::output::batch::tests::rec;
+use crate::output::batch::tests::{rec, rec_fields, view};
 use crate::output::file::tests::tempdir;
 use crate::output::Output;
-use crate::record::{CapturedPath, Record};
+use crate::record::{Builder as Rec, PathSpec};
 
 /// One entry's fields (the last value of a repeated name wins).
 pub(crate) type Fields = BTreeMap<String, Vec<u8>>;
@@ -96,10 +96,10 @@ impl Double {
     }
 }
 
-fn batch(records: &[Record]) -> Arc<Batch> {
+fn batch(records: &[Vec<u8>]) -> Arc<Batch> {
     let mut b = Builder::default();
     for r in records {
-        b.record(&r.view());
+        b.record(r).unwrap();
     }
     b.finish()
 }
@@ -116,16 +116,16 @@ fn fields_plain_and_binary() {
 
 #[test]
 fn an_entry_has_every_field() {
-    let mut r = Record::sample();
+    let mut r = Rec::sample();
     r.loginuid = 1000;
-    r.paths[1] = Some(CapturedPath {
-        bytes: b"new\nname".to_vec(),
-        truncated: false,
+    r.paths[1] = Some(PathSpec {
         fault: true,
+        ..PathSpec::new(b"new\nname")
     });
-    r.flags |= crate::device::abi::RF_PATH1;
+    let bytes = r.encode();
+    let r = view(&bytes);
     let (mut out, mut line) = (Vec::new(), Vec::new());
-    write_entry(&mut out, &mut line, &Entry::Record(r.view()));
+    write_entry(&mut out, &mut line, &Entry::Record(r));
     let f = parse(&out);
     let s = |k: &str| String::from_utf8(f[k].clone()).unwrap();
     let mut want_line = Vec::new();
@@ -160,16 +160,16 @@ fn an_entry_has_every_field() {
         time_ns: 1,
         cpu: 2,
         count: 3,
-        reason: LostReason::RingFull,
+        reason: DropReason::RingFull,
     };
     write_entry(&mut out, &mut line, &lost);
     let f = parse(&out);
     assert_eq!(f["PRIORITY"], b"4");
-    assert_eq!(f["SAGAFS_LOST"], b"3");
-    assert_eq!(f["SAGAFS_LOST_REASON"], b"ring_full");
+    assert_eq!(f["SAGAFS_DROPPED"], b"3");
+    assert_eq!(f["SAGAFS_DROP_REASON"], b"ring_full");
     assert!(String::from_utf8(f["MESSAGE"].clone())
         .unwrap()
-        .ends_with("cpu=2 lost=3 reason=ring_full"));
+        .ends_with("cpu=2 dropped=3 reason=ring_full"));
 }
 
 #[test]
@@ -177,20 +177,17 @@ fn delivers_to_a_socket_and_uses_a_memfd_for_large_entries() {
     let d = tempdir("journal");
     let path = d.join("socket");
     let mut j = Double::bind(&path);
-    let mut records: Vec<Record> = (0..20).map(|i| rec(0, i, 10)).collect();
+    let mut records: Vec<Vec<u8>> = (0..20).map(|i| rec(0, i, 10)).collect();
     // Two paths of 4000 bytes: past a 4 KiB send buffer.
-    records[7].paths = [
-        Some(CapturedPath {
-            bytes: vec![b'p'; 4000],
+    let mut big = rec_fields(0, 7, 10);
+    big.paths = [
+        Some(PathSpec {
             truncated: true,
-            fault: false,
+            ..PathSpec::new(&[b'p'; 4000])
         }),
-        Some(CapturedPath {
-            bytes: vec![b'q'; 4000],
-            truncated: false,
-            fault: false,
-        }),
+        Some(PathSpec::new(&[b'q'; 4000])),
     ];
+    records[7] = big.encode();
     let sink = JournalSink::with_send_buffer(
         JournalConfig {
             socket: path.clone(),
@@ -201,7 +198,11 @@ fn delivers_to_a_socket_and_uses_a_memfd_for_large_entries() {
     o.offer(&batch(&records));
     for (i, r) in records.iter().enumerate() {
         let f = j.recv();
-        assert_eq!(f["SAGAFS_SEQ"], r.seq.to_string().as_bytes(), "entry {i}");
+        assert_eq!(
+            f["SAGAFS_SEQ"],
+            view(r).seq.to_string().as_bytes(),
+            "entry {i}"
+        );
         if i == 7 {
             assert_eq!(f["SAGAFS_PATH1"], vec![b'q'; 4000]);
         }
@@ -225,7 +226,7 @@ fn waits_for_an_absent_journal_and_delivers_in_order() {
         1 << 20,
     )
     .unwrap();
-    let records: Vec<Record> = (0..30).map(|i| rec(1, i, 3)).collect();
+    let records: Vec<Vec<u8>> = (0..30).map(|i| rec(1, i, 3)).collect();
     o.offer(&batch(&records[..10]));
     let t0 = Instant::now();
     while o.status().state != State::Retrying {
@@ -239,7 +240,7 @@ fn waits_for_an_absent_journal_and_delivers_in_order() {
     // journald comes up: everything arrives, in order, on the next try.
     let mut j = Double::bind(&path);
     for r in &records {
-        assert_eq!(j.recv()["SAGAFS_SEQ"], r.seq.to_string().as_bytes());
+        assert_eq!(j.recv()["SAGAFS_SEQ"], view(r).seq.to_string().as_bytes());
     }
     assert!(o.wait_idle(Duration::from_secs(5)));
     let st = o.stop();

@@ -39,7 +39,7 @@ use super::backoff::Backoff;
 use super::batch::{Batch, Builder, Entry, Frames, Tally};
 use super::status::{now_ns, Counters, State};
 use super::Sink;
-use crate::format::LostReason;
+use crate::format::DropReason;
 use conn::{Stream, TlsConfig};
 use relp::Inflight;
 use spool::{Evicted, Spool};
@@ -131,7 +131,7 @@ pub struct SyslogSink {
     tail_bytes: usize,
     risk_window: usize,
     /// Losses to report at the head of the next delivery.
-    notices: Vec<(LostReason, Tally)>,
+    notices: Vec<(DropReason, Tally)>,
     acked: Vec<Inflight>,
 }
 
@@ -226,10 +226,10 @@ impl SyslogSink {
         c.spooled.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
         let mut t = ev.records;
         t.merge(&ev.carried);
-        self.add_notice(LostReason::SpoolFull, t);
+        self.add_notice(DropReason::SpoolFull, t);
     }
 
-    fn add_notice(&mut self, why: LostReason, t: Tally) {
+    fn add_notice(&mut self, why: DropReason, t: Tally) {
         match self.notices.iter_mut().find(|(r, _)| *r == why) {
             Some((_, have)) => have.merge(&t),
             None => self.notices.push((why, t)),
@@ -266,7 +266,7 @@ impl SyslogSink {
                         t.add(cpu, count);
                     }
                 }
-                self.add_notice(LostReason::SpoolFull, t);
+                self.add_notice(DropReason::SpoolFull, t);
             }
         }
     }
@@ -307,7 +307,7 @@ impl SyslogSink {
                 self.tail_bytes = 0;
                 if !t.is_empty() {
                     Counters::add(&c.unacknowledged, t.total());
-                    self.add_notice(LostReason::Unacknowledged, t);
+                    self.add_notice(DropReason::Unacknowledged, t);
                 }
             }
             None => {}

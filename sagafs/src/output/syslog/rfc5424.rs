@@ -160,7 +160,7 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
             count,
             reason,
         } => {
-            let _ = write!(out, "lost [{SD_ID}");
+            let _ = write!(out, "dropped [{SD_ID}");
             fields::lost(*time_ns, *cpu, *count, *reason, &mut |n, v| {
                 put(out, n.sd, v, scratch)
             });
@@ -169,13 +169,13 @@ pub fn write(out: &mut Vec<u8>, h: &Header, e: &Entry, scratch: &mut Vec<u8>) {
     out.extend_from_slice(b"] ");
     scratch.clear();
     match e {
-        Entry::Record(r) => Format::Text.view(scratch, r),
+        Entry::Record(r) => Format::Text.record(scratch, r),
         Entry::Lost {
             time_ns,
             cpu,
             count,
             reason,
-        } => Format::Text.lost(scratch, *time_ns, *cpu, *count, *reason),
+        } => Format::Text.dropped(scratch, *time_ns, *cpu, *count, *reason),
     }
     scratch.pop();
     out.extend_from_slice(scratch);
@@ -190,8 +190,9 @@ pub fn frame_octet_counted(out: &mut Vec<u8>, msg: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::LostReason;
-    use crate::record::{CapturedPath, Record};
+    use crate::format::DropReason;
+    use crate::output::batch::tests::view;
+    use crate::record::{Builder as Rec, PathSpec};
 
     fn header() -> Header {
         Header {
@@ -203,14 +204,14 @@ mod tests {
 
     #[test]
     fn a_record_message() {
-        let mut r = Record::sample();
-        r.paths[0] = Some(CapturedPath {
-            bytes: b"/tmp/a]b\"c\\d e".to_vec(),
+        let mut r = Rec::sample();
+        r.paths[0] = Some(PathSpec {
             truncated: true,
-            fault: false,
+            ..PathSpec::new(b"/tmp/a]b\"c\\d e")
         });
+        let bytes = r.encode();
         let (mut out, mut s) = (Vec::new(), Vec::new());
-        write(&mut out, &header(), &Entry::Record(r.view()), &mut s);
+        write(&mut out, &header(), &Entry::Record(view(&bytes)), &mut s);
         let m = String::from_utf8(out).unwrap();
         assert!(
             m.starts_with("<134>1 2023-11-14T22:13:20.123456Z box sagafs 812 openat [sagafs@32473 time_ns=\"1700000000123456789\" cpu=\"1\" seq=\"42\" "),
@@ -235,15 +236,15 @@ mod tests {
             time_ns: 1_000_000_000,
             cpu: 3,
             count: 12,
-            reason: LostReason::Unacknowledged,
+            reason: DropReason::Unacknowledged,
         };
         write(&mut out, &header(), &e, &mut s);
         let m = String::from_utf8(out.clone()).unwrap();
         assert_eq!(
             m,
-            "<132>1 1970-01-01T00:00:01.000000Z box sagafs 812 lost [sagafs@32473 time_ns=\"1000000000\" \
-             cpu=\"3\" lost=\"12\" reason=\"unacknowledged\"] 1970-01-01T00:00:01.000000000Z cpu=3 \
-             lost=12 reason=unacknowledged"
+            "<132>1 1970-01-01T00:00:01.000000Z box sagafs 812 dropped [sagafs@32473 time_ns=\"1000000000\" \
+             cpu=\"3\" dropped=\"12\" reason=\"unacknowledged\"] 1970-01-01T00:00:01.000000000Z cpu=3 \
+             dropped=12 reason=unacknowledged"
         );
         let mut f = Vec::new();
         frame_octet_counted(&mut f, &out);

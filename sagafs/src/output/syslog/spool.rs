@@ -279,7 +279,7 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::LostReason;
+    use crate::format::DropReason;
     use crate::output::batch::tests::rec;
     use crate::output::batch::{Builder, Frames};
     use crate::output::file::tests::tempdir;
@@ -287,7 +287,7 @@ mod tests {
     fn frames(cpu: u32, seqs: std::ops::Range<u64>) -> Vec<u8> {
         let mut b = Builder::default();
         for s in seqs {
-            b.record(&rec(cpu, s, 20).view());
+            b.record(&rec(cpu, s, 20)).unwrap();
         }
         b.finish().bytes().to_vec()
     }
@@ -333,7 +333,7 @@ mod tests {
         let mut s = Spool::open(&d, 10 * one).unwrap();
         let mut gone = Tally::default();
         let mut b = Builder::default();
-        b.lost(1, 4, 7, LostReason::RingFull);
+        b.lost(1, 4, 7, DropReason::RingFull);
         s.append(b.finish().bytes()).unwrap();
         for i in 0..30 {
             let ev = s.append(&frames(2, i..i + 1)).unwrap();

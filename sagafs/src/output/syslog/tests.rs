@@ -34,7 +34,7 @@ fn seq_of(msg: &str) -> Option<u64> {
 fn batch(from: u64, n: u64) -> Arc<Batch> {
     let mut b = Builder::default();
     for s in from..from + n {
-        b.record(&rec((s % 2) as u32, s, 12).view());
+        b.record(&rec((s % 2) as u32, s, 12)).unwrap();
     }
     b.finish()
 }
@@ -134,10 +134,10 @@ fn a_broken_tcp_connection_is_counted_and_reported() {
     let mut next = Vec::new();
     while next.len() < 5 {
         let m = read_msg(&mut r).unwrap();
-        if m.contains(" lost [sagafs@32473 ") {
+        if m.contains(" dropped [sagafs@32473 ") {
             assert!(m.contains("reason=\"unacknowledged\""), "{m}");
             assert!(next.is_empty(), "the notice comes first");
-            let i = m.find("lost=\"").unwrap() + 6;
+            let i = m.find("dropped=\"").unwrap() + 9;
             lost += m[i..].split('"').next().unwrap().parse::<u64>().unwrap();
         } else {
             next.push(seq_of(&m).unwrap());
@@ -278,10 +278,10 @@ fn a_full_spool_drops_the_oldest_and_says_so() {
     let (mut lost, mut seqs) = (0, Vec::new());
     while seqs.len() as u64 + lost < 400 {
         let m = read_msg(&mut r).unwrap();
-        if m.contains(" lost [sagafs@32473 ") {
+        if m.contains(" dropped [sagafs@32473 ") {
             assert!(m.contains("reason=\"spool_full\""), "{m}");
             assert!(seqs.is_empty(), "the notice comes first");
-            let i = m.find("lost=\"").unwrap() + 6;
+            let i = m.find("dropped=\"").unwrap() + 9;
             lost += m[i..].split('"').next().unwrap().parse::<u64>().unwrap();
         } else {
             seqs.push(seq_of(&m).unwrap());
