@@ -22,7 +22,9 @@ use crate::names;
 use crate::record::Abi;
 
 mod keys;
+pub mod outputs;
 pub use keys::{Key, KEYS};
+pub use outputs::OutputSettings;
 
 /// The largest write `apply()` accepts, bytes.
 pub const MAX_WRITE: usize = 64 * 1024;
@@ -192,6 +194,8 @@ pub struct Settings {
     pub retain: u64,
     pub exclude_self: bool,
     pub wakeup_bytes: u32,
+    /// The daemon's outputs: log files, journal, remote collector.
+    pub outputs: OutputSettings,
 }
 
 impl Default for Settings {
@@ -213,6 +217,7 @@ impl Default for Settings {
             retain: RETAIN_DEFAULT,
             exclude_self: true,
             wakeup_bytes: 0,
+            outputs: OutputSettings::default(),
         }
     }
 }
@@ -290,6 +295,7 @@ impl Settings {
             retain,
             exclude_self: c.flags & abi::CFG_EXCLUDE_SELF != 0,
             wakeup_bytes: c.wakeup_bytes,
+            outputs: OutputSettings::default(),
         }
     }
 
@@ -465,6 +471,12 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
         (KEYS[k].set)(&mut s, value).map_err(|m| ConfigError::at(line, key, m))?;
     }
     check_wakeup(&s, &seen)?;
+    if s.outputs != current.outputs {
+        s.outputs.check().map_err(|(key, m)| {
+            let line = keys::position(key).map_or(0, |i| seen[i]);
+            ConfigError::at(line, key, m)
+        })?;
+    }
     Ok(s)
 }
 
@@ -502,7 +514,20 @@ mod tests {
              ring_kb = 1024\n\
              retain = 64M\n\
              exclude_self = 1\n\
-             wakeup_bytes = 0\n"
+             wakeup_bytes = 0\n\
+             log_dir =\n\
+             log_format = text\n\
+             max_log_file = 8M\n\
+             num_logs = 5\n\
+             log_flush = 1s\n\
+             disk_full_action = stop\n\
+             journal = 0\n\
+             remote =\n\
+             remote_protocol = relp\n\
+             remote_tls = 0\n\
+             remote_ca =\n\
+             remote_spool = /var/spool/sagafs\n\
+             remote_spool_max = 256M\n"
         );
     }
 
@@ -822,6 +847,7 @@ mod tests {
                 retain,
                 exclude_self,
                 wakeup_bytes: (u64::from(wakeup) % (wakeup_bytes_max(1 << kb_shift) + 1)) as u32,
+                outputs: OutputSettings::default(),
             }
         }
     }

@@ -107,6 +107,8 @@ fn nobody_cannot_read_the_log_or_write_config() {
         "stats",
         "stats.json",
         "errors",
+        "outputs",
+        "outputs.json",
         "config",
     ] {
         let o = m.sh_as(NOBODY, &format!("cat {f}"));
@@ -129,6 +131,8 @@ fn nobody_cannot_read_the_log_or_write_config() {
             "errors",
             "log",
             "log.json",
+            "outputs",
+            "outputs.json",
             "pipe",
             "stats",
             "stats.json"

@@ -391,7 +391,7 @@ fn a_full_disk_stops_writing_counts_and_resumes() {
     assert_eq!(st.sent + st.dropped_disk_full, end);
     let mut notices = 0;
     let mut records = 0u64;
-    let rb = file::read_back(&dir, None, |e| match e {
+    let rb = file::read_back(&dir, None, |e, _| match e {
         Entry::Lost { count, reason, .. } => {
             assert_eq!(reason, sagafs::format::DropReason::DiskFull);
             notices += count;
@@ -438,7 +438,7 @@ fn a_full_disk_removes_the_oldest_and_goes_on() {
     assert_ne!(st.state, State::DiskFull);
     // What is kept is the newest, in order, without a gap.
     let mut seqs = Vec::new();
-    file::read_back(&dir, None, |e| {
+    file::read_back(&dir, None, |e, _| {
         if let Entry::Record(r) = e {
             seqs.push(r.seq);
         }

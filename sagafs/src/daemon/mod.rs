@@ -9,10 +9,13 @@
 //! - `collector`: the thread that drains the rings.
 //! - `stream`: `pipe` readers and the server of blocked reads.
 //! - `errors`: the `errors` file.
+//! - `outputs`: the log files, journal and remote outputs, fed by the
+//!   collector; the reload of the log files at start.
 
 pub mod collector;
 pub mod errors;
 pub mod hub;
+pub mod outputs;
 pub mod retention;
 pub mod stream;
 
@@ -31,6 +34,7 @@ use crate::format::stats as fstats;
 use collector::Collector;
 use errors::ErrorLog;
 use hub::{now_ns, Hub};
+use outputs::Feed;
 use stream::BlockedReads;
 
 /// Rates are measured against a sample at least this old (ns), so two
@@ -43,6 +47,7 @@ pub struct Daemon {
     pub hub: Arc<Hub>,
     pub blocked: Arc<BlockedReads>,
     pub errors: Arc<ErrorLog>,
+    feed: Arc<Feed>,
     settings: Mutex<Settings>,
     /// Serialises configuration changes (apply + device + retention).
     config_lock: Mutex<()>,
@@ -64,10 +69,15 @@ impl Daemon {
     /// with capture still off (a new ring size needs the rings unmapped
     /// and capture off), map, the configuration with capture on if
     /// `settings.enabled`.
+    ///
+    /// With log files configured, retention is first filled from them
+    /// (what the daemon before this one logged), then the outputs start.
     pub fn start(
         backend: Arc<dyn Backend>,
         settings: Settings,
     ) -> Result<Arc<Daemon>, DeviceError> {
+        let sinks = outputs::sinks(&settings.outputs)
+            .map_err(|e| DeviceError::new(Errno::EINVAL, format!("outputs: {e}")))?;
         let info = backend.info()?;
         if info.consumer_pid != 0 {
             return Err(DeviceError::new(
@@ -92,14 +102,24 @@ impl Daemon {
         let (blocked, blocked_thread) =
             BlockedReads::start(hub.clone()).map_err(|e| thread_error(&e))?;
         let errors = Arc::new(ErrorLog::default());
-        let collector = Collector::start(backend.clone(), consumer, hub.clone(), errors.clone())
-            .map_err(|e| thread_error(&e))?;
+        outputs::reload(&settings.outputs, settings.retain, &hub, &errors);
+        let outs = outputs::spawn(sinks).map_err(|e| DeviceError::new(Errno::EAGAIN, e))?;
+        let feed = Arc::new(Feed::new(outs));
+        let collector = Collector::start(
+            backend.clone(),
+            consumer,
+            hub.clone(),
+            feed.clone(),
+            errors.clone(),
+        )
+        .map_err(|e| thread_error(&e))?;
         let first = backend.stats().ok().map(|s| (now_ns(), s));
         Ok(Arc::new(Daemon {
             backend,
             hub,
             blocked,
             errors,
+            feed,
             settings: Mutex::new(settings),
             config_lock: Mutex::new(()),
             collector: Mutex::new(Some(collector)),
@@ -110,8 +130,8 @@ impl Daemon {
     }
 
     /// Stops everything: blocked reads get end of file, the collector
-    /// drains a last time, capture is turned off (nobody reads it).
-    /// Idempotent.
+    /// drains a last time, capture is turned off (nobody reads it), the
+    /// outputs finish their queues.  Idempotent.
     pub fn shutdown(&self) {
         self.hub.shutdown();
         if let Some(mut c) = self.collector.lock().take() {
@@ -123,6 +143,7 @@ impl Daemon {
         if let Some(t) = self.blocked_thread.lock().take() {
             let _ = t.join();
         }
+        self.feed.stop();
     }
 
     /// The settings in force.
@@ -158,6 +179,20 @@ impl Daemon {
                 ))
             }
         };
+        // New outputs are made (not started) before anything changes.
+        let sinks = if new.outputs != cur.outputs {
+            match outputs::sinks(&new.outputs) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    return Err(self.refuse(
+                        Errno::EINVAL,
+                        format!("config: write refused, nothing changed: {e}"),
+                    ))
+                }
+            }
+        } else {
+            None
+        };
         let (kcur, knew) = (cur.to_kernel(), new.to_kernel());
         let applied = if knew.ring_kb != kcur.ring_kb {
             match self.collector.lock().as_ref() {
@@ -183,6 +218,16 @@ impl Daemon {
                 .retention
                 .lock()
                 .set_limit(retain_usize(new.retain));
+        }
+        if let Some(sinks) = sinks {
+            match outputs::spawn(sinks) {
+                Ok(outs) => self.feed.replace(outs),
+                Err(e) => {
+                    self.feed.stop();
+                    self.errors
+                        .push(&format!("config: the outputs are stopped: {e}"));
+                }
+            }
         }
         log::info!("configuration changed");
         *self.settings.lock() = new;
@@ -244,6 +289,11 @@ impl Daemon {
                 .collect(),
             syscalls: rows,
         })
+    }
+
+    /// The content of `outputs` (text) or `outputs.json`.
+    pub fn outputs_file(&self, json: bool) -> Vec<u8> {
+        self.feed.render(json)
     }
 
     /// The content of `stats` (text) or `stats.json`.

@@ -11,6 +11,8 @@
 //! | `stats`      | 0440 | counters and rates, snapshot at open           |
 //! | `stats.json` | 0440 | the same as one JSON object                    |
 //! | `errors`     | 0440 | the last errors, one line each                 |
+//! | `outputs`    | 0440 | each output's state and counters, one line each |
+//! | `outputs.json` | 0440 | the same as JSON Lines                      |
 //!
 //! Every file is owned by root, group `gid=` (else root).  All report size
 //! 0 and are opened with direct I/O: the content is built per open.
@@ -58,10 +60,12 @@ pub enum Node {
     Stats,
     StatsJson,
     Errors,
+    Outputs,
+    OutputsJson,
 }
 
 impl Node {
-    pub const FILES: [Node; 7] = [
+    pub const FILES: [Node; 9] = [
         Node::Log,
         Node::LogJson,
         Node::Pipe,
@@ -69,6 +73,8 @@ impl Node {
         Node::Stats,
         Node::StatsJson,
         Node::Errors,
+        Node::Outputs,
+        Node::OutputsJson,
     ];
 
     pub fn ino(self) -> u64 {
@@ -81,6 +87,8 @@ impl Node {
             Node::Stats => 6,
             Node::StatsJson => 7,
             Node::Errors => 8,
+            Node::Outputs => 9,
+            Node::OutputsJson => 10,
         }
     }
 
@@ -100,6 +108,8 @@ impl Node {
             Node::Stats => "stats",
             Node::StatsJson => "stats.json",
             Node::Errors => "errors",
+            Node::Outputs => "outputs",
+            Node::OutputsJson => "outputs.json",
         }
     }
 
@@ -181,6 +191,7 @@ impl Tree {
             }
             Node::Config => d.config_mtime_ns(),
             Node::Errors => d.errors.last_ns().unwrap_or(self.start_ns),
+            Node::Outputs | Node::OutputsJson => now_ns(),
         };
         Ok(Attr {
             node,
@@ -270,6 +281,8 @@ impl Tree {
             Node::Stats => Handle::Static(d.stats_file(false)),
             Node::StatsJson => Handle::Static(d.stats_file(true)),
             Node::Errors => Handle::Static(d.errors.render()),
+            Node::Outputs => Handle::Static(d.outputs_file(false)),
+            Node::OutputsJson => Handle::Static(d.outputs_file(true)),
         };
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         self.handles.lock().insert(fh, Arc::new(Mutex::new(handle)));

@@ -66,7 +66,7 @@ pub struct FileRead {
 
 /// Reads the record file `f` from its start, calling `each` for every
 /// entry, in chunks (a file is never read whole into memory).
-pub fn read(f: &mut File, mut each: impl FnMut(Entry<'_>)) -> io::Result<FileRead> {
+pub fn read(f: &mut File, mut each: impl FnMut(Entry<'_>, &[u8])) -> io::Result<FileRead> {
     f.seek(SeekFrom::Start(0))?;
     let mut out = FileRead::default();
     let mut h = [0u8; HEADER_LEN];
@@ -91,12 +91,12 @@ pub fn read(f: &mut File, mut each: impl FnMut(Entry<'_>)) -> io::Result<FileRea
         let mut stop = None;
         for fr in frames.by_ref() {
             match fr {
-                Ok((e, _)) => {
+                Ok((e, range)) => {
                     match e {
                         Entry::Record(_) => out.records += 1,
                         Entry::Lost { .. } => out.notices += 1,
                     }
-                    each(e);
+                    each(e, &buf[range]);
                 }
                 Err(FrameError::Torn { offset, .. }) if !eof => {
                     // The frame continues in the next chunk.
@@ -144,7 +144,7 @@ pub fn repair(f: &mut File, path: &Path) -> io::Result<(u64, Option<String>)> {
         f.write_all(&header())?;
         return Ok((HEADER_LEN as u64, None));
     }
-    let r = read(f, |_| {})?;
+    let r = read(f, |_, _| {})?;
     if r.valid_len < HEADER_LEN as u64 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -41,7 +41,8 @@ fn open(path: &Path) -> io::Result<Option<File>> {
     }
 }
 
-/// Calls `each` for every entry in the record files under `dir`, oldest
+/// Calls `each` for every entry (and its frame's bytes: a record in the
+/// kernel's layout) in the record files under `dir`, oldest
 /// generation first, then the current one. With `keep`, only the newest
 /// files that together hold at least `keep` bytes are read (a daemon
 /// retaining `keep` bytes needs no more). A missing directory reads as
@@ -49,7 +50,7 @@ fn open(path: &Path) -> io::Result<Option<File>> {
 pub fn read_back(
     dir: &Path,
     keep: Option<u64>,
-    mut each: impl FnMut(Entry<'_>),
+    mut each: impl FnMut(Entry<'_>, &[u8]),
 ) -> io::Result<ReadBack> {
     let mut out = ReadBack::default();
     let mut gens = match names::old_generations(dir, REC_NAME) {

@@ -84,7 +84,7 @@ fn cfg(dir: &Path, format: Format) -> FileConfig {
 /// text line plus the fields it leaves out).
 fn read_all(dir: &Path) -> (Vec<String>, ReadBack) {
     let mut got = Vec::new();
-    let rb = read_back(dir, None, |e| {
+    let rb = read_back(dir, None, |e, _| {
         got.push(match e {
             Entry::Record(r) => format!("{r:?}"),
             Entry::Lost {
@@ -217,7 +217,7 @@ fn rotates_by_size_and_count() {
     }
     // Reading back only what a small retention needs skips old files.
     let mut n = 0;
-    let rb = read_back(&d, Some(1), |_| n += 1).unwrap();
+    let rb = read_back(&d, Some(1), |_, _| n += 1).unwrap();
     assert_eq!((rb.files, rb.skipped), (1, 3));
     assert_eq!(n, rb.records);
     fs::remove_dir_all(&d).unwrap();
@@ -316,6 +316,6 @@ fn an_unwritable_directory_counts_every_record() {
 
 #[test]
 fn reading_a_missing_directory_is_empty() {
-    let rb = read_back(Path::new("/nonexistent/sagafs"), None, |_| panic!()).unwrap();
+    let rb = read_back(Path::new("/nonexistent/sagafs"), None, |_, _| panic!()).unwrap();
     assert_eq!(rb, ReadBack::default());
 }
