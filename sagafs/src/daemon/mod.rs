@@ -94,7 +94,7 @@ impl Daemon {
         off.flags &= !abi::CFG_ENABLED;
         set_capture(&*backend, false)?;
         backend.set_config(&off)?;
-        let consumer = backend.map()?;
+        let mut consumer = backend.map()?;
         if kcfg.flags & abi::CFG_ENABLED != 0 {
             backend.set_config(&kcfg)?;
         }
@@ -102,7 +102,17 @@ impl Daemon {
         let (blocked, blocked_thread) =
             BlockedReads::start(hub.clone()).map_err(|e| thread_error(&e))?;
         let errors = Arc::new(ErrorLog::default());
-        outputs::reload(&settings.outputs, settings.retain, &hub, &errors);
+        let next = outputs::reload(&settings.outputs, settings.retain, &hub, &errors);
+        for (cpu, seq) in next.iter().enumerate() {
+            if let Some(seq) = *seq {
+                if !consumer.resume(cpu as u32, seq) {
+                    log::info!(
+                        "cpu {cpu}: the log files end at seq {seq}, which the ring never \
+                         reached (module loaded again?): no gap check"
+                    );
+                }
+            }
+        }
         let outs = outputs::spawn(sinks).map_err(|e| DeviceError::new(Errno::EAGAIN, e))?;
         let feed = Arc::new(Feed::new(outs));
         let collector = Collector::start(

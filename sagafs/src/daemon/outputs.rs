@@ -157,22 +157,41 @@ impl Feed {
 /// newest `retain` bytes of it), as a restarted daemon serves the log it
 /// served before.  Problems (a torn end, an unreadable file) go to
 /// `errors`; what was read is kept.
-pub fn reload(o: &OutputSettings, retain: u64, hub: &Hub, errors: &ErrorLog) {
-    let Some(c) = o.file() else { return };
+///
+/// Returns, per CPU, the seq the files' next record would carry: the
+/// last record's seq plus one plus the records counted dropped after it.
+/// A daemon killed between draining records and writing them leaves a
+/// gap between that and what the rings hold; the consumer reports it as
+/// dropped (`Consumer::resume`).
+pub fn reload(o: &OutputSettings, retain: u64, hub: &Hub, errors: &ErrorLog) -> Vec<Option<u64>> {
+    let mut next: Vec<Option<u64>> = Vec::new();
+    let Some(c) = o.file() else { return next };
     let mut items = Items::new();
     let mut bad = 0u64;
     let r = file::read_back(&c.dir, Some(retain), |e, bytes| match e {
-        Entry::Record(_) => {
+        Entry::Record(r) => {
             if items.push_record(bytes).is_err() {
                 bad += 1;
+                return;
             }
+            let cpu = r.cpu as usize;
+            if cpu >= next.len() {
+                // CPU numbers of validated records: at most nr_cpu_ids.
+                next.resize(cpu + 1, None);
+            }
+            next[cpu] = Some(r.seq + 1);
         }
         Entry::Lost {
             time_ns,
             cpu,
             count,
             ..
-        } => items.push_dropped(cpu, count, time_ns),
+        } => {
+            items.push_dropped(cpu, count, time_ns);
+            if let Some(Some(n)) = next.get_mut(cpu as usize) {
+                *n += count;
+            }
+        }
     });
     match r {
         Ok(rb) => {
@@ -194,4 +213,5 @@ pub fn reload(o: &OutputSettings, retain: u64, hub: &Hub, errors: &ErrorLog) {
         Err(e) => errors.push(&format!("reloading the log files failed: {e}")),
     }
     hub.publish(&items);
+    next
 }

@@ -460,3 +460,63 @@ fn log_files_are_configured_written_shown_and_reloaded_after_a_restart() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn records_drained_by_a_daemon_that_died_before_writing_them_are_counted() {
+    let dir = crate::output::file::tests::tempdir("tree-gap");
+    let mut f = fixture_with_log_dir(&dir);
+    for _ in 0..4 {
+        let r = f.rec(0, b"/kept");
+        f.dev.inject(r);
+    }
+    wait_for("4 records in the files", || {
+        f.cat(Node::Outputs).contains(" sent=4 ")
+    });
+    f.tree.daemon().shutdown();
+    let dev = f.dev.clone();
+    drop(f);
+    // A daemon drained three more (the tail moved past them) and died
+    // before its file output wrote them (killed, capture stays on); then
+    // two more came.
+    crate::device::set_capture(&dev, true).unwrap();
+    let mut t = 1_795_500_000_000_000_000;
+    let mut rec = |path: &[u8]| {
+        t += 1000;
+        let mut r = Builder::new(0, t);
+        r.paths[0].as_mut().unwrap().bytes = path.to_vec();
+        r
+    };
+    for _ in 0..3 {
+        dev.inject(rec(b"/lost-in-the-daemon"));
+    }
+    let (head, _) = dev.head_tail(0);
+    dev.poke_tail(0, head);
+    for _ in 0..2 {
+        dev.inject(rec(b"/after"));
+    }
+    let backend: Arc<dyn Backend> = Arc::new(dev.clone());
+    let mut s = Settings::default();
+    s.outputs.log_dir = dir.clone();
+    let g = Fixture {
+        dev,
+        tree: Tree::new(Daemon::start(backend, s).unwrap(), TreeOptions::default()),
+        t,
+    };
+    wait_for("the two new records", || {
+        g.cat(Node::Log).matches("path=\"/after\"").count() == 2
+    });
+    let log = g.cat(Node::Log);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 7, "{log}");
+    assert!(
+        lines[..4].iter().all(|l| l.contains("path=\"/kept\"")),
+        "{log}"
+    );
+    assert!(
+        lines[4].ends_with(" cpu=0 dropped=3 reason=ring_full"),
+        "{log}"
+    );
+    assert!(!log.contains("/lost-in-the-daemon"));
+    g.tree.daemon().shutdown();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
