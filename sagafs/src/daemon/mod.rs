@@ -230,13 +230,9 @@ impl Daemon {
                 .set_limit(retain_usize(new.retain));
         }
         if let Some(sinks) = sinks {
-            match outputs::spawn(sinks) {
-                Ok(outs) => self.feed.replace(outs),
-                Err(e) => {
-                    self.feed.stop();
-                    self.errors
-                        .push(&format!("config: the outputs are stopped: {e}"));
-                }
+            if let Err(e) = self.feed.replace(sinks) {
+                self.errors
+                    .push(&format!("config: the outputs are stopped: {e}"));
             }
         }
         log::info!("configuration changed");

@@ -100,10 +100,14 @@ impl Feed {
             }
             return;
         };
+        let mut p = self.pending.lock();
         if outs.is_empty() {
+            // Turned off while they waited: nobody to give them to.
+            if !p.batches.is_empty() || !p.overflow.is_empty() {
+                *p = Pending::default();
+            }
             return;
         }
-        let mut p = self.pending.lock();
         for b in p.batches.drain(..) {
             outs.submit(&b);
         }
@@ -120,19 +124,21 @@ impl Feed {
         outs.submit(&b.finish());
     }
 
-    /// Replaces the outputs with `new`; the old ones finish what they
-    /// were given (flush, spool) before this returns.
-    pub fn replace(&self, new: Outputs) {
-        let old = {
-            let mut g = self.outputs.write();
-            std::mem::replace(&mut *g, new)
-        };
-        old.stop();
+    /// Replaces the outputs with `sinks`: the old ones finish what they
+    /// were given (flush, spool) before the new ones start, so that two
+    /// never write the same files at once.  Meanwhile the collector's
+    /// batches wait for the new ones (see `submit`).
+    pub fn replace(&self, sinks: Sinks) -> Result<(), String> {
+        let mut g = self.outputs.write();
+        std::mem::take(&mut *g).stop();
+        *g = spawn(sinks)?;
+        Ok(())
     }
 
     /// Stops every output after it finished its queue.
     pub fn stop(&self) {
-        self.replace(Outputs::default());
+        // No sink: nothing to start, nothing to fail.
+        let _ = self.replace(Vec::new());
     }
 
     /// The content of `outputs` (text) or `outputs.json`.
