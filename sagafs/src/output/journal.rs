@@ -27,7 +27,7 @@ use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
@@ -205,6 +205,27 @@ pub struct JournalSink {
     /// Records dropped because the backlog was full, per CPU.
     dropped: Tally,
     backoff: Backoff,
+    /// journald's own processes: their records are not sent.
+    own: Vec<u32>,
+    own_at: Option<Instant>,
+}
+
+/// How often journald's processes are looked up again (it may restart).
+const OWN_REFRESH: Duration = Duration::from_secs(10);
+
+/// The processes running systemd-journald, by their executable (which a
+/// process cannot fake by renaming itself, as it can its comm).
+pub fn journald_pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|p| p.file_name().is_some_and(|n| n == "systemd-journald"))
+        })
+        .collect()
 }
 
 impl JournalSink {
@@ -224,6 +245,8 @@ impl JournalSink {
             backlog: Vec::new(),
             dropped: Tally::default(),
             backoff: Backoff::default(),
+            own: Vec::new(),
+            own_at: None,
         }
     }
 
@@ -234,8 +257,24 @@ impl JournalSink {
             let j = Journal::new(&self.cfg.socket, self.sndbuf).map_err(|e| (0, e))?;
             self.journal = Some(j);
         }
+        let stale = match self.own_at {
+            Some(t) => t.elapsed() >= OWN_REFRESH,
+            None => true,
+        };
+        if stale {
+            self.own = journald_pids();
+            self.own_at = Some(Instant::now());
+        }
         let j = self.journal.as_ref().expect("opened above");
         for (e, range) in Frames::new(bytes, 0).flatten() {
+            if let Entry::Record(r) = &e {
+                // journald's calls to write an entry would each make a
+                // new record, and that one a new entry, without end.
+                if self.own.contains(&r.pid) {
+                    Counters::add(&c.skipped, 1);
+                    continue;
+                }
+            }
             self.entry.clear();
             write_entry(&mut self.entry, &mut self.line, &e);
             j.send(&self.entry).map_err(|err| (range.start, err))?;

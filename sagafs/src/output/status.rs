@@ -92,6 +92,9 @@ pub struct Counters {
     pub spooled: AtomicU64,
     /// Lost-records notices delivered.
     pub notices: AtomicU64,
+    /// Records deliberately not sent: the journal's own (they would
+    /// come back as new records without end).
+    pub skipped: AtomicU64,
     /// Records dropped because the output's queue was full.
     pub dropped_queue_full: AtomicU64,
     /// Records not written because the disk was full.
@@ -145,6 +148,7 @@ impl Counters {
             acked: self.acked.load(Relaxed),
             spooled: self.spooled.load(Relaxed),
             notices: self.notices.load(Relaxed),
+            skipped: self.skipped.load(Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Relaxed),
             dropped_disk_full: self.dropped_disk_full.load(Relaxed),
             dropped_spool_full: self.dropped_spool_full.load(Relaxed),
@@ -167,6 +171,7 @@ pub struct Status {
     pub acked: u64,
     pub spooled: u64,
     pub notices: u64,
+    pub skipped: u64,
     pub dropped_queue_full: u64,
     pub dropped_disk_full: u64,
     pub dropped_spool_full: u64,
@@ -188,7 +193,7 @@ impl Status {
     /// quoted:
     ///
     /// ```text
-    /// name=remote kind=relp state=connected queued=10 sent=10 acked=10 spooled=0 notices=0 dropped=0 queue_full=0 disk_full=0 spool_full=0 error_dropped=0 unacknowledged=0 error_time=- error=-
+    /// name=remote kind=relp state=connected queued=10 sent=10 acked=10 spooled=0 notices=0 skipped=0 dropped=0 queue_full=0 disk_full=0 spool_full=0 error_dropped=0 unacknowledged=0 error_time=- error=-
     /// ```
     pub fn write_text(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"name=");
@@ -199,6 +204,7 @@ impl Status {
             ("acked", self.acked),
             ("spooled", self.spooled),
             ("notices", self.notices),
+            ("skipped", self.skipped),
             ("dropped", self.dropped()),
             ("queue_full", self.dropped_queue_full),
             ("disk_full", self.dropped_disk_full),
@@ -242,6 +248,7 @@ impl Status {
             "acked": self.acked,
             "spooled": self.spooled,
             "notices": self.notices,
+            "skipped": self.skipped,
             "dropped": self.dropped(),
             "dropped_by_reason": {
                 "queue_full": self.dropped_queue_full,
@@ -274,7 +281,7 @@ mod tests {
         s.write_text(&mut t);
         assert_eq!(
             String::from_utf8(t).unwrap(),
-            "name=central kind=relp state=spooling queued=10 sent=6 acked=0 spooled=3 notices=0 \
+            "name=central kind=relp state=spooling queued=10 sent=6 acked=0 spooled=3 notices=0 skipped=0 \
              dropped=1 queue_full=0 disk_full=0 spool_full=1 error_dropped=0 unacknowledged=0 \
              error_time=- error=-\n"
         );
