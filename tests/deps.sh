@@ -25,6 +25,7 @@ packages=(
 	sparse mandoc fuse3 jq
 	trace-cmd dkms
 	debhelper dh-dkms lintian
+	rsyslog rsyslog-relp rsyslog-gnutls openssl systemd
 	python3-pip
 	# The BPF backend: clang compiles bpf/ (headers from libbpf-dev);
 	# libbpf-sys builds its vendored libbpf against libelf and zlib.

@@ -23,7 +23,9 @@ use crate::record::Abi;
 use crate::rules::{self, RuleError, RuleSet};
 
 mod keys;
+pub mod outputs;
 pub use keys::{Key, KEYS};
+pub use outputs::OutputSettings;
 
 /// The largest write `apply()` accepts, bytes.
 pub const MAX_WRITE: usize = 64 * 1024;
@@ -228,6 +230,8 @@ pub struct Settings {
     pub rules: Vec<String>,
     /// For calls no rule decides.
     pub default: RuleDefault,
+    /// The daemon's outputs: log files, journal, remote collector.
+    pub outputs: OutputSettings,
 }
 
 impl Default for Settings {
@@ -251,6 +255,7 @@ impl Default for Settings {
             wakeup_bytes: 0,
             rules: Vec::new(),
             default: RuleDefault::Always,
+            outputs: OutputSettings::default(),
         }
     }
 }
@@ -330,6 +335,7 @@ impl Settings {
             wakeup_bytes: c.wakeup_bytes,
             rules: Vec::new(),
             default: RuleDefault::Always,
+            outputs: OutputSettings::default(),
         }
     }
 
@@ -540,6 +546,12 @@ pub fn apply(current: &Settings, text: &[u8]) -> Result<Settings, ConfigError> {
         (KEYS[k].set)(&mut s, value).map_err(|m| ConfigError::at(line, key, m))?;
     }
     check_wakeup(&s, &seen)?;
+    if s.outputs != current.outputs {
+        s.outputs.check().map_err(|(key, m)| {
+            let line = keys::position(key).map_or(0, |i| seen[i]);
+            ConfigError::at(line, key, m)
+        })?;
+    }
     check_rules(&s, &seen)?;
     Ok(s)
 }
@@ -590,7 +602,20 @@ mod tests {
              exclude_self = 1\n\
              wakeup_bytes = 0\n\
              rule =\n\
-             default = always\n"
+             default = always\n\
+             log_dir =\n\
+             log_format = text\n\
+             max_log_file = 8M\n\
+             num_logs = 5\n\
+             log_flush = 1s\n\
+             disk_full_action = stop\n\
+             journal = 0\n\
+             remote =\n\
+             remote_protocol = relp\n\
+             remote_tls = 0\n\
+             remote_ca =\n\
+             remote_spool = /var/spool/sagafs\n\
+             remote_spool_max = 256M\n"
         );
     }
 
@@ -914,6 +939,7 @@ mod tests {
                 wakeup_bytes: (u64::from(wakeup) % (wakeup_bytes_max(1 << kb_shift) + 1)) as u32,
                 rules: rules.into_iter().map(str::to_string).collect(),
                 default: if never { RuleDefault::Never } else { RuleDefault::Always },
+                outputs: OutputSettings::default(),
             }
         }
     }
@@ -933,6 +959,8 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix('#'))
             .filter(|l| l.contains(" = ") && !l.starts_with(' '))
+            // The CA file of the example names the administrator's own.
+            .filter(|l| !l.starts_with("remote_ca "))
             .map(|l| format!("{l}\n"))
             .collect();
         let s = ok(&text);

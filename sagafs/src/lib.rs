@@ -19,6 +19,8 @@
 //! - `config`: the `key = value` configuration language.
 //! - `error`: a refused file operation: its errno and its reason.
 //! - `daemon`: collector, retention, stream fan-out.
+//! - `output`: copies of the records that outlive the daemon or leave the
+//!   machine: rotated files, the systemd journal, remote syslog.
 //! - `tree`: the file tree and its semantics, without FUSE.
 //! - `fuse`: the fuser adapter over `tree`.
 //! - `mount`: a live mount: the daemon on a backend, the tree over FUSE.
@@ -38,6 +40,7 @@ pub mod format;
 pub mod fuse;
 pub mod mount;
 pub mod names;
+pub mod output;
 pub mod record;
 pub mod rules;
 pub mod tree;

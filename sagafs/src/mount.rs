@@ -81,7 +81,9 @@ pub fn mount(
     mountpoint: &Path,
 ) -> Result<Mounted, String> {
     let mp = check_mountpoint(mountpoint)?;
-    let settings = initial_settings(backend.as_ref(), opts)?;
+    let mut settings = initial_settings(backend.as_ref(), opts)?;
+    // The log files are readable by the `gid=` group (mode 0640).
+    settings.outputs.group = opts.gid;
     let daemon = Daemon::start(backend, settings).map_err(|e| e.to_string())?;
     let tree = Arc::new(Tree::new(
         daemon.clone(),

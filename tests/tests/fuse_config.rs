@@ -107,6 +107,8 @@ fn nobody_cannot_read_the_log_or_write_config() {
         "stats",
         "stats.json",
         "errors",
+        "outputs",
+        "outputs.json",
         "config",
         "rules",
     ] {
@@ -130,6 +132,8 @@ fn nobody_cannot_read_the_log_or_write_config() {
             "errors",
             "log",
             "log.json",
+            "outputs",
+            "outputs.json",
             "pipe",
             "rules",
             "stats",

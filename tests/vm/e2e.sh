@@ -29,6 +29,11 @@
 #   guardian   after kill -9 the guardian removes the dead mount (or,
 #              guardian killed too, mount.sagafs and sagafs detach it) so
 #              that mounting again works
+#   durable    (only when named) log files and the journal get every
+#              marked record; after
+#              kill -9 of the daemon in the middle of a marked workload a
+#              new mount holds every marked record or counts it dropped,
+#              the old ones reloaded from the files
 #
 # Prints one "ok"/"not ok" line per check and ends with "N passed, M
 # failed"; exits 1 if any failed.
@@ -42,6 +47,8 @@ mp=/tmp/sagafs
 helper=$(dirname "$bin")/mount-sagafs
 N=${E2E_N:-25}
 all_cases="mount marked exclude badconfig rules newline nonroot pipe flood busy umount sigterm guardian"
+# Run only when named: minutes under emulation, past the suite's budget.
+extra_cases="durable"
 dlog=/tmp/e2e-daemon.log
 
 mounted() { grep -q " $mp fuse.sagafs " /proc/mounts; }
@@ -111,7 +118,7 @@ case_mount() {
 	check "an idle daemon uses no CPU ($t0 -> $t1 ticks in 3 s)" test $((t1 - t0)) -eq 0
 	echo 'enabled = 1' >"$mp/config"
 	eq "the directory lists exactly the files" "$(ls "$mp" | tr '\n' ' ')" \
-		"config errors log log.json pipe rules stats stats.json "
+		"config errors log log.json outputs outputs.json pipe rules stats stats.json "
 }
 
 case_marked() {
@@ -378,15 +385,84 @@ case_guardian() {
 	check "no sagafs process is left" eval "! pgrep -x sagafs"
 }
 
+# Sum of the dropped= counts in log.
+dropped_in_log() {
+	grep -o ' dropped=[0-9]*' "$mp/log" | awk -F= '{ n += $2 } END { print n + 0 }'
+}
+# Marked records in the journal (journalctl -t sagafs SAGAFS_SYSCALL=openat).
+journal_count() {
+	journalctl -q -t sagafs SAGAFS_SYSCALL=openat "SAGAFS_PATH0=$1" -o cat 2>/dev/null | wc -l
+}
+journal_count_is() { [ "$(journal_count "$1")" = "$2" ]; }
+file_count_is() { [ "$(grep -c -F -- "path=\"$1\"" "$2")" = "$3" ]; }
+# Present plus dropped reaches $2 for marker $1.
+accounted() { [ $(($(count "path=\"$1\"") + $(dropped_in_log))) -ge "$2" ]; }
+
+case_durable() {
+	local a=/tmp/e2e-durable-a-$$ b=/tmp/e2e-durable-b-$$ conf=/tmp/e2e-durable.conf
+	local logs=/tmp/e2e-logs M=${E2E_KILL_N:-200} i loader jpid= present dropped
+	rm -rf "$logs"
+	if [ ! -S /run/systemd/journal/socket ]; then
+		/lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+		jpid=$!
+		wait_until test -S /run/systemd/journal/socket
+	fi
+	check "journald listens" test -S /run/systemd/journal/socket
+	printf 'log_dir = %s\nlog_flush = every\njournal = 1\n' "$logs" >"$conf"
+	JOURNAL_STREAM=e2e "$bin" -o "allow_other,config=$conf" sagafs "$mp" 2>>"$dlog"
+	eq "mount with log files and the journal" "$?" 0
+	daemon=$(pgrep -o -x sagafs)
+	printf 'enabled = 1\nexclude =\ncomms =\n' >"$mp/config"
+	check "outputs lists the file and journal outputs" sh -c \
+		"grep -q '^name=file kind=file ' '$mp/outputs' && grep -q '^name=journal kind=journal ' '$mp/outputs'"
+	for i in $(seq "$N"); do cat "$a" 2>/dev/null; done
+	check "N marked records in log" wait_until marker_count_is "$a" "$N"
+	check "N marked records in the log file" wait_until file_count_is "$a" "$logs/sagafs.log" "$N"
+	check "the log file is mode 0600" test "$(stat -c %a "$logs/sagafs.log")" = 600
+	check "journalctl -t sagafs SAGAFS_SYSCALL=openat finds the N" wait_until journal_count_is "$a" "$N"
+	diag "$(cat "$mp/outputs")"
+
+	# kill -9 in the middle of a marked workload.
+	rm -f /tmp/e2e-progress
+	(for i in $(seq "$M"); do
+		cat "$b" 2>/dev/null
+		echo "$i" >/tmp/e2e-progress
+	done) &
+	loader=$!
+	# A tenth of the way: cheap to watch (grepping a large log is not).
+	wait_until -t 60 eval '[ "$(cat /tmp/e2e-progress 2>/dev/null || echo 0)" -ge $((M / 10)) ]'
+	kill -9 "$daemon"
+	check "the daemon died in the middle of the workload" kill -0 "$loader"
+	wait "$loader"
+	wait_until gone "$daemon"
+	wait_until not_mounted
+	JOURNAL_STREAM=e2e "$bin" -o "allow_other,config=$conf" sagafs "$mp" 2>>"$dlog"
+	eq "mount again after kill -9" "$?" 0
+	daemon=$(pgrep -o -x sagafs)
+	check "the N from before are still in log (reloaded from the files)" \
+		wait_until marker_count_is "$a" "$N"
+	check "every marked record of the workload is in log or counted dropped" \
+		wait_until accounted "$b" "$M"
+	present=$(count "path=\"$b\"")
+	dropped=$(dropped_in_log)
+	diag "kill -9 during $M marked calls: $present in log, $dropped counted dropped"
+	check "no marked record twice ($present of $M)" test "$present" -le "$M"
+	check "the log file holds what log holds" wait_until file_count_is "$b" "$logs/sagafs.log" "$present"
+	umount "$mp"
+	wait_until gone "$daemon"
+	[ -n "$jpid" ] && kill "$jpid"
+	rm -rf "$logs" "$conf" /tmp/e2e-progress
+}
+
 [ -x "$bin" ] || { echo "e2e: $bin missing: run 'cargo build --release' on the host" >&2; exit 2; }
 modprobe fuse 2>/dev/null
 mkdir -p "$mp"
 : >"$dlog"
 cases=${*:-$all_cases}
 for c in $cases; do
-	case " $all_cases " in
+	case " $all_cases $extra_cases " in
 	*" $c "*) ;;
-	*) echo "e2e: unknown case '$c' (cases: $all_cases)" >&2; exit 2 ;;
+	*) echo "e2e: unknown case '$c' (cases: $all_cases $extra_cases)" >&2; exit 2 ;;
 	esac
 done
 for c in $cases; do

@@ -4,9 +4,11 @@
 //! Parsing, rendering, the key names in messages and the man page's key
 //! list (compared by a test) all follow this table.
 
+use super::outputs as o;
 use super::{ResultFilter, RuleDefault, Settings, SyscallSet, RETAIN_MAX, RETAIN_MIN};
 use crate::abi::{COMM_LEN, MAX_COMMS, MAX_IDS, RING_KB_MAX, RING_KB_MIN, SNAPLEN_MAX};
 use crate::format::escape::{escape_into, unescape};
+use crate::output::validate;
 use sagafs_mount::size;
 
 /// One key of the `config` file.
@@ -37,8 +39,20 @@ macro_rules! key {
     };
 }
 
+/// A key of the outputs' settings (`Settings::outputs`), like `key!`.
+macro_rules! okey {
+    ($name:ident, $render:expr, $parse:expr) => {
+        Key {
+            name: stringify!($name),
+            render: |s| ($render)(&s.outputs.$name),
+            set: |s, v| ($parse)(v).map(|x| s.outputs.$name = x),
+            repeated: false,
+        }
+    };
+}
+
 /// Every key, in the order `render()` prints them.
-pub const KEYS: [Key; 17] = [
+pub const KEYS: [Key; 30] = [
     key!(enabled, render_flag, parse_bool),
     key!(syscalls, SyscallSet::render, parse_syscalls),
     key!(exclude, render_exclude, SyscallSet::parse),
@@ -61,6 +75,19 @@ pub const KEYS: [Key; 17] = [
         repeated: true,
     },
     key!(default, RuleDefault::render, RuleDefault::parse),
+    okey!(log_dir, o::render_path, o::parse_dir_or_off),
+    okey!(log_format, o::render_format, validate::format),
+    okey!(max_log_file, render_size, o::parse_max_log_file),
+    okey!(num_logs, u32::to_string, o::parse_num_logs),
+    okey!(log_flush, o::render_flush, validate::flush),
+    okey!(disk_full_action, o::render_disk_full, validate::disk_full),
+    okey!(journal, render_flag, parse_bool),
+    okey!(remote, String::clone, o::parse_remote),
+    okey!(remote_protocol, o::render_protocol, validate::protocol),
+    okey!(remote_tls, render_flag, parse_bool),
+    okey!(remote_ca, o::render_path, o::parse_ca),
+    okey!(remote_spool, o::render_path, o::parse_dir),
+    okey!(remote_spool_max, render_size, o::parse_spool_max),
 ];
 
 /// Keys that were renamed, with their new names: refused with a hint.

@@ -1,7 +1,7 @@
 //! The collector: the one thread that owns the ring consumer.  It sleeps
 //! in poll(2) on the device and on a wake pipe (no timeout: idle, it uses
 //! no CPU), drains every ring when data comes, and publishes the items to
-//! the hub.  Commands come in through the wake pipe: stop, and re-arm the
+//! the hub and the outputs.  Commands come in through the wake pipe: stop, and re-arm the
 //! rings for a new ring size (capture off, drain, unmap, SET_CONFIG with
 //! capture off, map, capture on), which must happen where the consumer
 //! lives.
@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 
 use super::errors::ErrorLog;
 use super::hub::Hub;
+use super::outputs::Feed;
 use crate::abi;
 use crate::device::{sagafs_config, set_capture, Backend, Consumer, DeviceError, Wake};
 use crate::record::Items;
@@ -43,6 +44,7 @@ struct Worker {
     backend: Arc<dyn Backend>,
     consumer: Option<Box<dyn Consumer>>,
     hub: Arc<Hub>,
+    feed: Arc<Feed>,
     errors: Arc<ErrorLog>,
     wake_r: OwnedFd,
     cmds: Arc<Mutex<VecDeque<Command>>>,
@@ -56,6 +58,7 @@ impl Collector {
         backend: Arc<dyn Backend>,
         consumer: Box<dyn Consumer>,
         hub: Arc<Hub>,
+        feed: Arc<Feed>,
         errors: Arc<ErrorLog>,
     ) -> std::io::Result<Collector> {
         let (wake_r, wake_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
@@ -64,6 +67,7 @@ impl Collector {
             backend,
             consumer: Some(consumer),
             hub,
+            feed,
             errors,
             wake_r,
             cmds: cmds.clone(),
@@ -166,7 +170,8 @@ impl Worker {
         }
     }
 
-    /// Drains the rings into retention; returns the items published.
+    /// Drains the rings into retention and the outputs; returns the items
+    /// published.
     fn drain(&mut self) -> usize {
         let Some(c) = self.consumer.as_mut() else {
             return 0;
@@ -174,6 +179,7 @@ impl Worker {
         self.items.clear();
         let n = c.drain(&mut self.items);
         self.hub.publish(&self.items);
+        self.feed.submit(&self.items);
         n
     }
 

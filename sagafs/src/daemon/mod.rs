@@ -9,10 +9,13 @@
 //! - `collector`: the thread that drains the rings.
 //! - `stream`: `pipe` readers and the server of blocked reads.
 //! - `errors`: the `errors` file.
+//! - `outputs`: the log files, journal and remote outputs, fed by the
+//!   collector; the reload of the log files at start.
 
 pub mod collector;
 pub mod errors;
 pub mod hub;
+pub mod outputs;
 pub mod retention;
 pub mod stream;
 
@@ -32,6 +35,7 @@ use crate::rules::{self, RuleSet};
 use collector::Collector;
 use errors::ErrorLog;
 use hub::{now_ns, Hub};
+use outputs::Feed;
 use stream::BlockedReads;
 
 /// Rates are measured against a sample at least this old (ns), so two
@@ -44,6 +48,7 @@ pub struct Daemon {
     pub hub: Arc<Hub>,
     pub blocked: Arc<BlockedReads>,
     pub errors: Arc<ErrorLog>,
+    feed: Arc<Feed>,
     settings: Mutex<Settings>,
     /// Serialises configuration changes (apply + device + retention).
     config_lock: Mutex<()>,
@@ -65,10 +70,15 @@ impl Daemon {
     /// with capture still off (a new ring size needs the rings unmapped
     /// and capture off), map, the configuration with capture on if
     /// `settings.enabled`.
+    ///
+    /// With log files configured, retention is first filled from them
+    /// (what the daemon before this one logged), then the outputs start.
     pub fn start(
         backend: Arc<dyn Backend>,
         settings: Settings,
     ) -> Result<Arc<Daemon>, DeviceError> {
+        let sinks = outputs::sinks(&settings.outputs)
+            .map_err(|e| DeviceError::new(Errno::EINVAL, format!("outputs: {e}")))?;
         let info = backend.info()?;
         if info.consumer_pid != 0 {
             return Err(DeviceError::new(
@@ -86,7 +96,7 @@ impl Daemon {
         set_capture(&*backend, false)?;
         backend.set_config(&off)?;
         backend.set_rules(&compiled(&settings)?)?;
-        let consumer = backend.map()?;
+        let mut consumer = backend.map()?;
         if kcfg.flags & abi::CFG_ENABLED != 0 {
             backend.set_config(&kcfg)?;
         }
@@ -94,14 +104,34 @@ impl Daemon {
         let (blocked, blocked_thread) =
             BlockedReads::start(hub.clone()).map_err(|e| thread_error(&e))?;
         let errors = Arc::new(ErrorLog::default());
-        let collector = Collector::start(backend.clone(), consumer, hub.clone(), errors.clone())
-            .map_err(|e| thread_error(&e))?;
+        let next = outputs::reload(&settings.outputs, settings.retain, &hub, &errors);
+        for (cpu, seq) in next.iter().enumerate() {
+            if let Some(seq) = *seq {
+                if !consumer.resume(cpu as u32, seq) {
+                    log::info!(
+                        "cpu {cpu}: the log files end at seq {seq}, which the ring never \
+                         reached (module loaded again?): no gap check"
+                    );
+                }
+            }
+        }
+        let outs = outputs::spawn(sinks).map_err(|e| DeviceError::new(Errno::EAGAIN, e))?;
+        let feed = Arc::new(Feed::new(outs));
+        let collector = Collector::start(
+            backend.clone(),
+            consumer,
+            hub.clone(),
+            feed.clone(),
+            errors.clone(),
+        )
+        .map_err(|e| thread_error(&e))?;
         let first = backend.stats().ok().map(|s| (now_ns(), s));
         Ok(Arc::new(Daemon {
             backend,
             hub,
             blocked,
             errors,
+            feed,
             settings: Mutex::new(settings),
             config_lock: Mutex::new(()),
             collector: Mutex::new(Some(collector)),
@@ -112,8 +142,8 @@ impl Daemon {
     }
 
     /// Stops everything: blocked reads get end of file, the collector
-    /// drains a last time, capture is turned off (nobody reads it).
-    /// Idempotent.
+    /// drains a last time, capture is turned off (nobody reads it), the
+    /// outputs finish their queues.  Idempotent.
     pub fn shutdown(&self) {
         self.hub.shutdown();
         if let Some(mut c) = self.collector.lock().take() {
@@ -125,6 +155,7 @@ impl Daemon {
         if let Some(t) = self.blocked_thread.lock().take() {
             let _ = t.join();
         }
+        self.feed.stop();
     }
 
     /// The settings in force.
@@ -159,6 +190,20 @@ impl Daemon {
                     format!("config: write refused, nothing changed: {e}"),
                 ))
             }
+        };
+        // New outputs are made (not started) before anything changes.
+        let sinks = if new.outputs != cur.outputs {
+            match outputs::sinks(&new.outputs) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    return Err(self.refuse(
+                        Errno::EINVAL,
+                        format!("config: write refused, nothing changed: {e}"),
+                    ))
+                }
+            }
+        } else {
+            None
         };
         let rules_changed = new.rules != cur.rules || new.default != cur.default;
         if rules_changed {
@@ -197,6 +242,12 @@ impl Daemon {
                 .retention
                 .lock()
                 .set_limit(retain_usize(new.retain));
+        }
+        if let Some(sinks) = sinks {
+            if let Err(e) = self.feed.replace(sinks) {
+                self.errors
+                    .push(&format!("config: the outputs are stopped: {e}"));
+            }
         }
         log::info!("configuration changed");
         *self.settings.lock() = new;
@@ -369,6 +420,11 @@ impl Daemon {
                 .collect(),
             syscalls: rows,
         })
+    }
+
+    /// The content of `outputs` (text) or `outputs.json`.
+    pub fn outputs_file(&self, json: bool) -> Vec<u8> {
+        self.feed.render(json)
     }
 
     /// The content of `stats` (text) or `stats.json`.

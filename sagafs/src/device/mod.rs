@@ -136,6 +136,10 @@ pub trait Consumer: Send {
     fn nr_cpus(&self) -> usize;
     /// The consumer's own counters (records, drops, resyncs).
     fn stats(&self) -> ConsumerStats;
+    /// Expects `seq` as the next record of `cpu`: what a previous
+    /// consumer drained but never kept is then reported dropped.  False
+    /// when the ring's sequence never reached it (see `RingConsumer`).
+    fn resume(&mut self, cpu: u32, seq: u64) -> bool;
 }
 
 /// Something that can block until a ring has data.
@@ -180,6 +184,10 @@ impl Consumer for Rings {
 
     fn stats(&self) -> ConsumerStats {
         self.ring.stats()
+    }
+
+    fn resume(&mut self, cpu: u32, seq: u64) -> bool {
+        self.ring.resume(cpu as usize, seq)
     }
 }
 #[cfg(test)]

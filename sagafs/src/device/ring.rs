@@ -211,6 +211,24 @@ impl RingConsumer {
         self.mem.nr_cpus
     }
 
+    /// Sets the seq the next record of `cpu` must carry, for a consumer
+    /// that takes over from one whose output (the log files) ends just
+    /// before `seq`: the first drain reports what lies between as
+    /// dropped.  Refused (false) when the ring never reached `seq` (the
+    /// module was loaded again since) or a record at or past it was
+    /// already read.
+    pub(crate) fn resume(&mut self, cpu: usize, seq: u64) -> bool {
+        if cpu >= self.mem.nr_cpus || seq > self.mem.next_seq(cpu) {
+            return false;
+        }
+        let st = &mut self.cpus[cpu];
+        if st.expected.is_some_and(|e| e < seq) {
+            return false;
+        }
+        st.expected = Some(seq);
+        true
+    }
+
     pub(crate) fn stats(&self) -> ConsumerStats {
         self.stats
     }

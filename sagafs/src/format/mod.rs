@@ -49,6 +49,16 @@ pub enum DropReason {
     Evicted,
     /// This reader fell behind a stream and missed them.
     ReaderBehind,
+    /// An output's queue was full: the output fell behind and they were
+    /// never handed to it.
+    QueueFull,
+    /// The file output could not write them: the disk was full.
+    DiskFull,
+    /// The remote output's spool was full and its oldest records went.
+    SpoolFull,
+    /// Written to a TCP connection that then broke: they may or may not
+    /// have reached the collector (plain TCP has no acknowledgements).
+    Unacknowledged,
 }
 
 impl DropReason {
@@ -57,6 +67,10 @@ impl DropReason {
             DropReason::RingFull => "ring_full",
             DropReason::Evicted => "evicted",
             DropReason::ReaderBehind => "reader_behind",
+            DropReason::QueueFull => "queue_full",
+            DropReason::DiskFull => "disk_full",
+            DropReason::SpoolFull => "spool_full",
+            DropReason::Unacknowledged => "unacknowledged",
         }
     }
 }

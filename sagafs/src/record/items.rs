@@ -183,6 +183,15 @@ impl Items {
         self.slots[i]
     }
 
+    /// The bytes of item `i` if it is a record: exactly the kernel's
+    /// record, validated when it entered.
+    pub fn record_bytes(&self, i: usize) -> Option<&[u8]> {
+        match self.slots[i] {
+            Slot::Record { off, len, .. } => Some(&self.bytes[off..off + len as usize]),
+            Slot::Dropped { .. } => None,
+        }
+    }
+
     /// (cpu, records) item `i` stands for, without reading the record.
     pub(crate) fn weight(&self, i: usize) -> (u32, u64) {
         match self.slots[i] {

@@ -12,6 +12,8 @@
 //! | `stats`      | 0440 | counters and rates, snapshot at open           |
 //! | `stats.json` | 0440 | the same as one JSON object                    |
 //! | `errors`     | 0440 | the last errors, one line each                 |
+//! | `outputs`    | 0440 | each output's state and counters, one line each |
+//! | `outputs.json` | 0440 | the same as JSON Lines                      |
 //!
 //! Every file is owned by root, group `gid=` (else root).  All report size
 //! 0 and are opened with direct I/O: the content is built per open.
@@ -66,10 +68,12 @@ pub enum Node {
     StatsJson,
     Errors,
     Rules,
+    Outputs,
+    OutputsJson,
 }
 
 impl Node {
-    pub const FILES: [Node; 8] = [
+    pub const FILES: [Node; 10] = [
         Node::Log,
         Node::LogJson,
         Node::Pipe,
@@ -78,6 +82,8 @@ impl Node {
         Node::Stats,
         Node::StatsJson,
         Node::Errors,
+        Node::Outputs,
+        Node::OutputsJson,
     ];
 
     pub fn ino(self) -> u64 {
@@ -91,6 +97,8 @@ impl Node {
             Node::StatsJson => 7,
             Node::Errors => 8,
             Node::Rules => 9,
+            Node::Outputs => 10,
+            Node::OutputsJson => 11,
         }
     }
 
@@ -111,6 +119,8 @@ impl Node {
             Node::StatsJson => "stats.json",
             Node::Errors => "errors",
             Node::Rules => "rules",
+            Node::Outputs => "outputs",
+            Node::OutputsJson => "outputs.json",
         }
     }
 
@@ -204,6 +214,7 @@ impl Tree {
             }
             Node::Config | Node::Rules => d.config_mtime_ns(),
             Node::Errors => d.errors.last_ns().unwrap_or(self.start_ns),
+            Node::Outputs | Node::OutputsJson => now_ns(),
         };
         Ok(Attr {
             node,
@@ -301,6 +312,8 @@ impl Tree {
             Node::Stats => Handle::Static(d.stats_file(false)),
             Node::StatsJson => Handle::Static(d.stats_file(true)),
             Node::Errors => Handle::Static(d.errors.render()),
+            Node::Outputs => Handle::Static(d.outputs_file(false)),
+            Node::OutputsJson => Handle::Static(d.outputs_file(true)),
         };
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         self.handles.lock().insert(fh, Arc::new(Mutex::new(handle)));

@@ -234,6 +234,14 @@ impl Consumer for BpfRings {
     fn stats(&self) -> ConsumerStats {
         self.stats
     }
+
+    /// The program and its rings live and die with the daemon that
+    /// loaded them: a new daemon's rings start at sequence 0 and hold
+    /// nothing a previous one left, so there is never a position to
+    /// resume from.
+    fn resume(&mut self, _cpu: u32, _seq: u64) -> bool {
+        false
+    }
 }
 
 impl Drop for BpfRings {
