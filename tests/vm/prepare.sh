@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build, on the host, everything the VM suite runs inside the guest (the
-# guest sees the repository read-only): the C ABI test programs and the
-# Rust VM test binaries (tests/tests/vm_*.rs, cargo targets with
-# test = false) and the BPF backend's tests (tests/tests/root_bpf_backend.rs,
-# as bpf_backend), copied to target/vm/bin/, and a module claiming another
-# ABI version (target/vm/abi-other/sagafs.ko).
+# Build, on the host, everything the VM suites run inside the guest (the
+# guest sees the repository read-only): the C ABI test programs, the
+# stress and fault injection programs (target/vm/stress/stress,
+# target/vm/fault/fault), the Rust VM test binaries (tests/tests/vm_*.rs,
+# cargo targets with test = false) and the BPF backend's tests
+# (tests/tests/root_bpf_backend.rs, as bpf_backend), copied to
+# target/vm/bin/, and a module claiming another ABI version
+# (target/vm/abi-other/sagafs.ko).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,6 +17,11 @@ rm -rf "$bin"
 mkdir -p "$bin"
 
 tests/vm/kmod/build.sh
+
+cflags=(-O2 -Wall -Wextra -Werror -pthread -I kmod/include/uapi -I tests/vm/stress)
+mkdir -p target/vm/stress target/vm/fault
+cc "${cflags[@]}" -o target/vm/stress/stress tests/vm/stress/stress.c tests/vm/stress/ring.c
+cc "${cflags[@]}" -o target/vm/fault/fault tests/vm/fault/fault.c tests/vm/stress/ring.c
 
 # A module that claims the next ABI version, for the mismatch test.
 other=target/vm/abi-other
