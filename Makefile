@@ -14,7 +14,9 @@
 # tree is installed, else the newest generic-flavour tree (-amd64, never
 # -rt-amd64 or -cloud-amd64 by surprise), else the newest tree.  KVER= or
 # KDIR= override; the module build prints which tree it used and why.
-ifneq ($(KVER),)
+ifeq ($(origin KVER),command line)
+KVER_WHY := KVER=
+else ifneq ($(KVER),)
 KVER_WHY ?= KVER=
 else ifneq ($(KDIR),)
 KVER := $(firstword $(shell kmod/kver.sh $(KDIR)))
@@ -33,7 +35,7 @@ CARGO ?= cargo
 all: module rust
 
 module:
-	$(MAKE) -C kmod KVER=$(KVER)
+	$(MAKE) -C kmod KVER=$(KVER) KVER_WHY="$(KVER_WHY)"
 
 rust:
 	$(CARGO) build --release --workspace --locked
