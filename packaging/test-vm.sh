@@ -38,7 +38,7 @@ mkdir -p $mnt
 
 # 1. Not installed.
 expect 32 "sagafs module not installed for kernel $kver: install it (make install, or the sagafs-dkms package)" \
-	"missing module explained" -- "$helper" sagafs $mnt -o rw
+	"missing module explained" -- "$helper" sagafs $mnt -o rw,backend=module
 
 # 2. DKMS in the guest: slow under software emulation (the build runs
 # there); packaging/test-dkms.sh builds through dkms on the host in every

@@ -128,7 +128,7 @@ case_marked() {
 	check "N openat of the marker appear in log" wait_until marker_count_is "$marker" "$N"
 	eq "exactly N lines in log" "$(count "path=\"$marker\"")" "$N"
 	eq "they are openat failing with ENOENT" \
-		"$(grep -F "path=\"$marker\"" "$mp/log" | grep -c ' syscall=openat .* = -1 ENOENT$')" "$N"
+		"$(grep -F "path=\"$marker\"" "$mp/log" | grep -cE ' syscall=openat .* = -1 ENOENT( |$)')" "$N"
 	eq "exactly N objects in log.json (jq)" \
 		"$(jq -r --arg p "$marker" 'select(.paths[0].path? == $p) | .syscall' "$mp/log.json" | grep -c '^openat$')" "$N"
 	json_parses() { jq -e . "$mp/log.json" >/dev/null; }

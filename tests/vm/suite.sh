@@ -46,6 +46,11 @@ for c in "$@"; do
 		done
 		;;
 	e2e)
+		# The daemon starts from the configuration the module holds (it
+		# outlives the daemon, by design), and the Rust tests before
+		# leave theirs: start from the module's load-time defaults.
+		if loaded; then rmmod sagafs || rc=1; fi
+		insmod kmod/sagafs.ko || rc=1
 		run_component "$results" e2e tests/vm/e2e.sh || rc=1
 		;;
 	abi-mismatch)

@@ -1,9 +1,10 @@
 //! Choosing the capture backend (`backend=auto|module|bpf`).
 //!
 //! `auto` takes the module when its device exists, or once
-//! `modprobe sagafs` made it appear; otherwise the eBPF program.  When
-//! neither works, the error gives the reason of each, so that one line
-//! says what to fix.
+//! `modprobe sagafs` made it appear, and then its errors are the answer
+//! (another ABI version, another consumer); otherwise the eBPF program.
+//! When neither works, the error gives the reason of each, so that one
+//! line says what to fix.
 
 use std::path::Path;
 use std::process::Command;
@@ -75,11 +76,11 @@ pub fn open_backend(choice: BackendChoice, device: &Path) -> Result<Arc<dyn Back
         BackendChoice::Module => module(),
         BackendChoice::Bpf => bpf(),
         BackendChoice::Auto => {
+            // A module that is there but refuses (another ABI version,
+            // another consumer) is the answer: capturing with BPF beside
+            // it would hide a broken install or run a second capture.
             let why_module = match load_module(device) {
-                Ok(()) => match module() {
-                    Ok(b) => return Ok(b),
-                    Err(e) => e,
-                },
+                Ok(()) => return module(),
                 Err(e) => e,
             };
             match bpf() {
