@@ -130,8 +130,10 @@ fi
 # --- the cached root file system ----------------------------------------
 suite=bookworm
 # dkms and the guest kernel's headers: the sagafs-dkms package (--deb)
-# builds the module in the image.
-packages=systemd,systemd-sysv,udev,kmod,fuse3,dkms
+# builds the module in the image.  libelf1: the sagafs package links it
+# (the eBPF loader), and apt installs the packages from their files alone,
+# since the image keeps no package lists.
+packages=systemd,systemd-sysv,udev,kmod,fuse3,dkms,libelf1
 # The mirror apt already uses (deb822 URIs: or one-line deb entries).
 mirror=${SAGAFS_BOOT_MIRROR:-$(
 	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
